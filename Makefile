@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh Debian 12 machine (as root):
+#   make demo   install dependencies, build, show podns at work
+#   make test   install dependencies, build, run every test, then again under ASan+UBSan
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_GEN  := -G Ninja
+# Lets ccache share objects between clones of this tree (CI builds a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+
+.PHONY: all deps build build-asan test test-release test-asan demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DPODNS_SANITIZE=ON -DPODNS_BENCH=OFF
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+test: test-release test-asan
+	@echo "make test: all suites passed"
+
+test-release: build
+	@scripts/test-setup.sh
+	scripts/run-tests.sh $(BUILD)
+
+test-asan: build-asan
+	@scripts/test-setup.sh
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  scripts/run-tests.sh $(ASAN_BUILD)
+
+demo: build
+	@scripts/test-setup.sh
+	scripts/demo.sh $(BUILD)/podns
+
+bench: build
+	scripts/run-bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,77 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace podns::cli {
+namespace {
+
+std::vector<RegisterFn>& registry() {
+  static std::vector<RegisterFn> fns;
+  return fns;
+}
+
+}  // namespace
+
+Registrar::Registrar(RegisterFn fn) { registry().push_back(fn); }
+
+Paths Globals::paths() const {
+  Paths p = Paths::from_environment();
+  if (!run_dir.empty()) {
+    p.run_dir = run_dir;
+    p.netns_dir = run_dir + "/netns";
+  }
+  if (!state_dir.empty()) {
+    p.state_dir = state_dir;
+    p.cni_cache_dir = state_dir + "/cni";
+  }
+  return p;
+}
+
+CLI::App& group(CLI::App& app, const std::string& name, const std::string& description) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    if (sub->get_name() == name) return *sub;
+  CLI::App* sub = app.add_subcommand(name, description);
+  sub->require_subcommand(1);
+  return *sub;
+}
+
+void print_line(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
+}  // namespace podns::cli
+
+int main(int argc, char** argv) {
+  using namespace podns::cli;
+  CLI::App app{"podns: namespaces and networking for pods"};
+  app.name("podns");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "podns 0.1.0");
+  Globals globals;
+  // Environment variables are read by Paths::from_environment(); the flags override them.
+  app.add_option("--run-dir", globals.run_dir, "Pins and locks below this dir (env PODNS_RUN_DIR)");
+  app.add_option("--state-dir", globals.state_dir, "State and CNI cache below this dir (env PODNS_STATE_DIR)");
+  Action action;
+  for (RegisterFn fn : registry()) fn(app, globals, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (!action) {
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
+  }
+  podns::Status status = action();
+  std::fflush(stdout);
+  if (!status) {
+    fmt::print(stderr, "podns: {}\n", status.error().message());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages podns needs to build, test and run, if any are missing.
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ pkg-config ccache make
+  libmnl-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (libFuzzer comes with clang's runtime)
+  clang-16 libclang-rt-16-dev
+  # runtime peers and test tools
+  containernetworking-plugins slirp4netns passt iproute2 runc uidmap busybox-static
+  iptables nftables procps util-linux python3 socat hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]} (run as root, or install them)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

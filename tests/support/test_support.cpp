@@ -1,0 +1,147 @@
+#include "test_support.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace podns::test {
+namespace fs = std::filesystem;
+
+TempDir::TempDir(const std::string& tag) {
+  std::string tmpl = "/tmp/podns-test-" + tag + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  // Detach whatever a failed test left mounted below us (deepest first) so removal cannot fail;
+  // the leak check has already reported it.
+  std::vector<std::string> mounts;
+  std::ifstream mi("/proc/self/mountinfo");
+  for (std::string line; std::getline(mi, line);) {
+    std::istringstream ls(line);
+    std::string id, parent, devno, root, mountpoint;
+    ls >> id >> parent >> devno >> root >> mountpoint;
+    if (mountpoint.rfind(path_ + "/", 0) == 0 || mountpoint == path_) mounts.push_back(mountpoint);
+  }
+  std::sort(mounts.begin(), mounts.end(), [](auto& a, auto& b) { return a.size() > b.size(); });
+  for (auto& m : mounts) umount2(m.c_str(), MNT_DETACH);
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string unique_name(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  return prefix + std::to_string(getpid()) + "x" + std::to_string(counter++);
+}
+
+bool have_tool(const std::string& tool) {
+  if (tool.find('/') != std::string::npos) return access(tool.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  p += ":/usr/sbin:/sbin";
+  std::istringstream ss(p);
+  for (std::string dir; std::getline(ss, dir, ':');) {
+    if (!dir.empty() && access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+CommandResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                  const std::string& input) {
+  CommandResult res;
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) return res;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  for (auto& kv : env) {
+    auto key = kv.substr(0, kv.find('=') + 1);
+    std::erase_if(envs, [&](const std::string& s) { return s.rfind(key, 0) == 0; });
+    envs.push_back(kv);
+  }
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    close(err[0]);
+    res.err = std::string("spawn ") + argv[0] + ": " + strerror(rc);
+    res.exit_code = 127;
+    return res;
+  }
+  if (!input.empty()) {
+    size_t off = 0;
+    while (off < input.size()) {
+      ssize_t n = write(in[1], input.data() + off, input.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+  }
+  close(in[1]);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) (i == 0 ? res.out : res.err).append(buf, static_cast<size_t>(n));
+      else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return res;
+}
+
+std::string podns_cli() {
+  const char* override_path = std::getenv("PODNS_CLI");
+  return override_path && *override_path ? override_path : PODNS_CLI_PATH;
+}
+
+std::string source_dir() { return PODNS_SOURCE_DIR; }
+
+CommandResult run_podns(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::vector<std::string> argv{podns_cli()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, env);
+}
+
+}  // namespace podns::test

@@ -1,0 +1,74 @@
+// Shared helpers for podns tests: skips with a reason, private temp dirs, unique names, running
+// commands (the podns CLI, iproute2) and capturing their output.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "podns/error.hpp"
+
+// Tests that need root (real namespaces, mounts, netlink) skip with the reason when not root.
+#define PODNS_REQUIRE_ROOT()                                              \
+  do {                                                                    \
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (real namespaces)"; \
+  } while (0)
+
+// Skip unless `tool` is on PATH (or an absolute path that exists), naming the Debian package.
+#define PODNS_REQUIRE_TOOL(tool, package)                                                        \
+  do {                                                                                           \
+    if (!::podns::test::have_tool(tool))                                                         \
+      GTEST_SKIP() << tool << " not found (install Debian package " << package << ")";           \
+  } while (0)
+
+// ASSERT that a podns::Result holds a value, printing the error message otherwise.
+#define ASSERT_OK(expr)                                                         \
+  do {                                                                          \
+    auto&& podns_r_ = (expr);                                                   \
+    ASSERT_TRUE(podns_r_.has_value()) << #expr << ": " << podns_r_.error().message(); \
+  } while (0)
+#define EXPECT_OK(expr)                                                         \
+  do {                                                                          \
+    auto&& podns_r_ = (expr);                                                   \
+    EXPECT_TRUE(podns_r_.has_value()) << #expr << ": " << podns_r_.error().message(); \
+  } while (0)
+
+namespace podns::test {
+
+// A private directory under /tmp, removed (after detaching any mounts left below it) on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "t");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+// A name unique to this test process: "<prefix><pid>x<counter>" (short enough for ifnames when the
+// prefix is at most 4 bytes).
+std::string unique_name(const std::string& prefix);
+
+bool have_tool(const std::string& tool);
+
+struct CommandResult {
+  int exit_code = -1;  // 128+N when killed by signal N
+  std::string out;
+  std::string err;
+};
+// Run argv (argv[0] looked up in PATH) with extra environment entries "K=V", stdin from `input`.
+CommandResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                  const std::string& input = {});
+// Run the podns CLI built with this tree.
+CommandResult run_podns(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+// Path of the podns CLI and of the source tree (for test data).
+std::string podns_cli();
+std::string source_dir();
+
+}  // namespace podns::test
