@@ -1,0 +1,161 @@
+// Durable pod state in SQLite: pods, namespace pins, network attachments (with the full CNI ADD
+// result), port mappings and helper processes.
+//
+// Crash safety is an intent log folded into the rows themselves: every side effect podns makes on
+// the host is preceded by a row in state "intent" (committed to disk before the effect happens) and
+// followed by a commit of that row to "done". A pod row carries a phase (creating, ready, removing).
+// After a crash at any point, recovery finds pods whose phase is not "ready" (or whose lock is
+// free while they are "creating"/"removing") and undoes every intent or done row: the undo of each
+// effect (CNI DEL, unpin, kill a helper) is idempotent, so an intent whose effect never happened is
+// harmless to undo.
+//
+// The database is opened in WAL mode with a busy timeout; writes run in BEGIN IMMEDIATE
+// transactions so that concurrent podns processes serialize instead of failing with SQLITE_BUSY
+// on a read-to-write upgrade.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "podns/error.hpp"
+
+namespace podns::state {
+
+// The schema version this build writes (PRAGMA user_version). A newer database is refused.
+inline constexpr int kSchemaVersion = 1;
+
+enum class PodPhase { creating, ready, removing };
+std::string_view to_string(PodPhase p);
+Result<PodPhase> parse_pod_phase(std::string_view s);
+
+// An intent row becomes done once its side effect has happened.
+enum class RowState { intent, done };
+std::string_view to_string(RowState s);
+
+struct PodRecord {
+  std::string name;
+  PodPhase phase = PodPhase::creating;
+  std::string spec;         // the request as JSON (networks, ports, ip, mac, sysctls, userns, ...)
+  std::string netns_path;   // sandbox key, empty until pinned
+  std::string userns_path;  // empty without --userns
+  int64_t created_at = 0;   // unix seconds
+};
+
+struct PinRecord {
+  std::string pod;
+  std::string type;  // namespace type name: net, user, ipc, uts, ...
+  std::string path;
+  RowState state = RowState::intent;
+};
+
+struct AttachmentRecord {
+  std::string pod;
+  int index = 0;             // 0 -> eth0, 1 -> eth1, ...
+  std::string network;       // network (conflist) name
+  std::string ifname;
+  std::string container_id;  // CNI_CONTAINERID
+  std::string netns_path;    // CNI_NETNS at ADD time
+  std::string config;        // the conflist JSON used for ADD, so DEL works after the file is gone
+  std::string runtime_config;  // the runtimeConfig JSON (portMappings, ips, mac) sent with ADD
+  std::string result;        // the final CNI ADD result JSON (empty while an intent)
+  RowState state = RowState::intent;
+};
+
+struct PortMapping {
+  std::string pod;
+  std::string host_ip;  // "" = all addresses
+  int host_port = 0;
+  int container_port = 0;
+  std::string protocol = "tcp";
+  bool operator==(const PortMapping&) const = default;
+};
+
+struct HelperRecord {
+  std::string pod;
+  std::string kind;         // slirp4netns, pasta, ...
+  int pid = 0;
+  uint64_t start_time = 0;  // /proc/PID/stat field 22, so a reused PID is never mistaken for ours
+  RowState state = RowState::intent;
+};
+
+// Everything podns knows about one pod.
+struct PodState {
+  PodRecord pod;
+  std::vector<PinRecord> pins;
+  std::vector<AttachmentRecord> attachments;  // ordered by index
+  std::vector<PortMapping> ports;
+  std::vector<HelperRecord> helpers;
+};
+
+class Store {
+ public:
+  // Opens (creating the file and its directory if needed) the database at db_path, sets WAL mode
+  // and the busy timeout, and migrates the schema. A file that is not a SQLite database gives
+  // Errc::corrupt, a database locked longer than busy_timeout gives Errc::busy, a schema newer than
+  // this build gives Errc::unsupported.
+  [[nodiscard]] static Result<Store> open(const std::string& db_path,
+                                          std::chrono::milliseconds busy_timeout = std::chrono::seconds(30));
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  const std::string& path() const { return path_; }
+  // PRAGMA user_version of the open database.
+  [[nodiscard]] Result<int> schema_version();
+
+  // Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when fn fails). Nested calls join the
+  // outer transaction.
+  [[nodiscard]] Status transaction(const std::function<Status()>& fn);
+
+  // --- pods ---
+  // Inserts a pod in phase creating together with its port mappings, atomically. Fails with
+  // Errc::already_exists when the name is taken or a port mapping collides with another pod's
+  // (same protocol and host port, and the same host IP or either one being all addresses).
+  [[nodiscard]] Status insert_pod(const PodRecord& pod, const std::vector<PortMapping>& ports);
+  [[nodiscard]] Status set_pod_phase(const std::string& name, PodPhase phase);
+  [[nodiscard]] Status set_pod_paths(const std::string& name, const std::string& netns_path,
+                                     const std::string& userns_path);
+  // Deletes the pod and every row that belongs to it. Deleting a missing pod is not an error.
+  [[nodiscard]] Status delete_pod(const std::string& name);
+  [[nodiscard]] Result<PodRecord> get_pod(const std::string& name);  // Errc::not_found
+  [[nodiscard]] Result<std::vector<PodRecord>> list_pods();         // ordered by name
+  [[nodiscard]] Result<PodState> load(const std::string& name);      // Errc::not_found
+  // All pods with all their rows, in a constant number of queries (ls/inspect of 1000 pods).
+  [[nodiscard]] Result<std::vector<PodState>> load_all();
+
+  // --- pins ---
+  [[nodiscard]] Status record_pin_intent(const std::string& pod, const std::string& type, const std::string& path);
+  [[nodiscard]] Status commit_pin(const std::string& pod, const std::string& type);
+  [[nodiscard]] Status remove_pin(const std::string& pod, const std::string& type);
+
+  // --- attachments ---
+  [[nodiscard]] Status record_attachment_intent(const AttachmentRecord& a);
+  [[nodiscard]] Status commit_attachment(const std::string& pod, int index, const std::string& result);
+  [[nodiscard]] Status remove_attachment(const std::string& pod, int index);
+
+  // --- port mappings (besides insert_pod) ---
+  [[nodiscard]] Result<std::vector<PortMapping>> all_ports();
+
+  // --- helpers ---
+  [[nodiscard]] Status record_helper_intent(const std::string& pod, const std::string& kind);
+  [[nodiscard]] Status commit_helper(const std::string& pod, const std::string& kind, int pid, uint64_t start_time);
+  [[nodiscard]] Status remove_helper(const std::string& pod, const std::string& kind);
+
+  struct Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl, std::string path);
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+// True when the two mappings would publish the same host socket.
+bool ports_conflict(const PortMapping& a, const PortMapping& b);
+
+}  // namespace podns::state

@@ -1,0 +1,409 @@
+#include "podns/state/store.hpp"
+
+#include <sys/stat.h>
+
+#include <ctime>
+#include <filesystem>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "state/schema.hpp"
+#include "state/sqlite.hpp"
+
+namespace podns::state {
+
+std::string_view to_string(PodPhase p) {
+  switch (p) {
+    case PodPhase::creating: return "creating";
+    case PodPhase::ready: return "ready";
+    case PodPhase::removing: return "removing";
+  }
+  return "creating";
+}
+
+Result<PodPhase> parse_pod_phase(std::string_view s) {
+  if (s == "creating") return PodPhase::creating;
+  if (s == "ready") return PodPhase::ready;
+  if (s == "removing") return PodPhase::removing;
+  return fail(Errc::corrupt, fmt::format("unknown pod phase \"{}\"", s));
+}
+
+std::string_view to_string(RowState s) { return s == RowState::done ? "done" : "intent"; }
+
+static RowState parse_row_state(const std::string& s) { return s == "done" ? RowState::done : RowState::intent; }
+
+bool ports_conflict(const PortMapping& a, const PortMapping& b) {
+  if (a.protocol != b.protocol || a.host_port != b.host_port) return false;
+  return a.host_ip.empty() || b.host_ip.empty() || a.host_ip == b.host_ip;
+}
+
+struct Store::Impl {
+  sql::Db db;
+  int tx_depth = 0;
+};
+
+Store::Store(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds busy_timeout) {
+  auto doing = fmt::format("open state database {}", db_path);
+  std::error_code ec;
+  auto dir = std::filesystem::path(db_path).parent_path();
+  if (!dir.empty()) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail(Error(ec, fmt::format("create directory {}", dir.string())).context(doing));
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(db_path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  sql::Db db(raw);  // owns the handle even when open failed
+  if (rc != SQLITE_OK) return fail(sql::error_from(raw, rc, "sqlite3_open").context(doing));
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));
+  // WAL: readers (ls, inspect) never block the writer. synchronous=NORMAL in WAL mode is durable
+  // against a crash of the process (the case recovery is for); a power loss can lose the last
+  // commits, but it also takes every pin, veth and netns with it, and gc reconciles the rest.
+  // The first statement is the one that reads the file header, so it is the one that reports a
+  // file that is not a database.
+  if (auto s = db.exec("PRAGMA journal_mode = WAL", "set WAL mode"); !s) return fail_with(s, doing);
+  if (auto s = db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", "set pragmas"); !s)
+    return fail_with(s, doing);
+  if (auto s = migrate(db); !s) return fail_with(s, doing);
+  ::chmod(db_path.c_str(), 0600);
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db);
+  return Store(std::move(impl), db_path);
+}
+
+Result<int> Store::schema_version() {
+  auto st = impl_->db.prepare("PRAGMA user_version");
+  if (!st) return fail(st.error());
+  auto row = st->step("read schema version");
+  if (!row) return fail(row.error());
+  return *row ? static_cast<int>(st->integer(0)) : 0;
+}
+
+Status Store::transaction(const std::function<Status()>& fn) {
+  if (impl_->tx_depth > 0) return fn();
+  if (auto s = impl_->db.exec("BEGIN IMMEDIATE", "begin transaction"); !s) return s;
+  ++impl_->tx_depth;
+  Status s = fn();
+  --impl_->tx_depth;
+  if (!s) {
+    (void)impl_->db.exec("ROLLBACK", "rollback");
+    return s;
+  }
+  if (auto c = impl_->db.exec("COMMIT", "commit transaction"); !c) {
+    (void)impl_->db.exec("ROLLBACK", "rollback");
+    return c;
+  }
+  return {};
+}
+
+namespace {
+
+// Prepare, bind, run to completion; return the number of rows changed.
+template <class... Args>
+Result<int> run(sql::Db& db, std::string_view sqltext, std::string_view doing, const Args&... args) {
+  auto st = db.prepare(sqltext);
+  if (!st) return fail_with(st, doing);
+  int i = 1;
+  (st->bind(i++, args), ...);
+  if (auto s = st->exec(doing); !s) return fail(s.error());
+  return st->changes();
+}
+
+PodRecord pod_from(const sql::Stmt& st) {
+  PodRecord p;
+  p.name = st.text(0);
+  p.phase = parse_pod_phase(st.text(1)).value_or(PodPhase::creating);
+  p.spec = st.text(2);
+  p.netns_path = st.text(3);
+  p.userns_path = st.text(4);
+  p.created_at = st.integer(5);
+  return p;
+}
+
+constexpr std::string_view kPodCols = "name, phase, spec, netns_path, userns_path, created_at";
+
+}  // namespace
+
+Status Store::insert_pod(const PodRecord& pod, const std::vector<PortMapping>& ports) {
+  auto doing = fmt::format("record pod {}", pod.name);
+  return transaction([&]() -> Status {
+    auto exists = get_pod(pod.name);
+    if (exists) return fail(Errc::already_exists, fmt::format("pod {}", pod.name));
+    if (!exists.error().is(Errc::not_found)) return fail_with(exists, doing);
+    for (size_t i = 0; i < ports.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (ports_conflict(ports[i], ports[j]))
+          return fail(Errc::already_exists,
+                      fmt::format("pod {}: host port {}/{} is published twice", pod.name, ports[i].host_port,
+                                  ports[i].protocol));
+      }
+      auto st = impl_->db.prepare(
+          "SELECT pod, host_ip FROM port_mappings WHERE host_port = ?1 AND protocol = ?2");
+      if (!st) return fail_with(st, doing);
+      st->bind(1, ports[i].host_port).bind(2, ports[i].protocol);
+      for (;;) {
+        auto row = st->step("look up port mappings");
+        if (!row) return fail_with(row, doing);
+        if (!*row) break;
+        PortMapping other{st->text(0), st->text(1), ports[i].host_port, 0, ports[i].protocol};
+        if (ports_conflict(ports[i], other))
+          return fail(Errc::already_exists,
+                      fmt::format("host port {}{}/{} is already published by pod {}",
+                                  ports[i].host_ip.empty() ? "" : ports[i].host_ip + ":", ports[i].host_port,
+                                  ports[i].protocol, other.pod));
+      }
+    }
+    int64_t now = pod.created_at ? pod.created_at : static_cast<int64_t>(std::time(nullptr));
+    auto r = run(impl_->db,
+                 "INSERT INTO pods (name, phase, spec, netns_path, userns_path, created_at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 doing, pod.name, to_string(pod.phase), pod.spec, pod.netns_path, pod.userns_path, now);
+    if (!r) return fail(r.error());
+    for (const auto& p : ports) {
+      auto pr = run(impl_->db,
+                    "INSERT INTO port_mappings (pod, host_ip, host_port, container_port, protocol) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+                    doing, pod.name, p.host_ip, p.host_port, p.container_port, p.protocol);
+      if (!pr) return fail(pr.error());
+    }
+    return {};
+  });
+}
+
+static Status require_changed(Result<int> r, std::string_view what) {
+  if (!r) return fail(r.error());
+  if (*r == 0) return fail(Errc::not_found, std::string(what));
+  return {};
+}
+
+Status Store::set_pod_phase(const std::string& name, PodPhase phase) {
+  return require_changed(run(impl_->db, "UPDATE pods SET phase = ?2 WHERE name = ?1",
+                             fmt::format("set phase of pod {}", name), name, to_string(phase)),
+                         fmt::format("pod {}", name));
+}
+
+Status Store::set_pod_paths(const std::string& name, const std::string& netns_path, const std::string& userns_path) {
+  return require_changed(run(impl_->db, "UPDATE pods SET netns_path = ?2, userns_path = ?3 WHERE name = ?1",
+                             fmt::format("record paths of pod {}", name), name, netns_path, userns_path),
+                         fmt::format("pod {}", name));
+}
+
+Status Store::delete_pod(const std::string& name) {
+  // ON DELETE CASCADE drops pins, attachments, ports and helpers in the same statement.
+  auto r = run(impl_->db, "DELETE FROM pods WHERE name = ?1", fmt::format("delete pod {}", name), name);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+Result<PodRecord> Store::get_pod(const std::string& name) {
+  auto st = impl_->db.prepare(fmt::format("SELECT {} FROM pods WHERE name = ?1", kPodCols));
+  if (!st) return fail(st.error());
+  st->bind(1, name);
+  auto row = st->step(fmt::format("read pod {}", name));
+  if (!row) return fail(row.error());
+  if (!*row) return fail(Errc::not_found, fmt::format("pod {}", name));
+  return pod_from(*st);
+}
+
+Result<std::vector<PodRecord>> Store::list_pods() {
+  auto st = impl_->db.prepare(fmt::format("SELECT {} FROM pods ORDER BY name", kPodCols));
+  if (!st) return fail(st.error());
+  std::vector<PodRecord> out;
+  for (;;) {
+    auto row = st->step("list pods");
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.push_back(pod_from(*st));
+  }
+  return out;
+}
+
+namespace {
+
+// Reads the child rows of one pod (pod != "") or of all pods into `by_name`.
+Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>& pods) {
+  std::unordered_map<std::string, PodState*> by_name;
+  for (auto& p : pods) by_name[p.pod.name] = &p;
+  std::string where = pod.empty() ? "" : " WHERE pod = ?1";
+  auto each = [&](std::string_view sqltext, std::string_view doing, auto&& fn) -> Status {
+    auto st = db.prepare(std::string(sqltext) + where + " ORDER BY pod");
+    if (!st) return fail(st.error());
+    if (!pod.empty()) st->bind(1, pod);
+    for (;;) {
+      auto row = st->step(doing);
+      if (!row) return fail(row.error());
+      if (!*row) return {};
+      auto it = by_name.find(st->text(0));
+      if (it != by_name.end()) fn(*st, *it->second);
+    }
+  };
+  if (auto s = each("SELECT pod, type, path, state FROM pins", "read pins",
+                    [](const sql::Stmt& st, PodState& ps) {
+                      ps.pins.push_back({st.text(0), st.text(1), st.text(2), parse_row_state(st.text(3))});
+                    });
+      !s)
+    return s;
+  if (auto s = each("SELECT pod, idx, network, ifname, container_id, netns_path, config, runtime_config, result, "
+                    "state FROM attachments",
+                    "read attachments",
+                    [](const sql::Stmt& st, PodState& ps) {
+                      AttachmentRecord a;
+                      a.pod = st.text(0);
+                      a.index = static_cast<int>(st.integer(1));
+                      a.network = st.text(2);
+                      a.ifname = st.text(3);
+                      a.container_id = st.text(4);
+                      a.netns_path = st.text(5);
+                      a.config = st.text(6);
+                      a.runtime_config = st.text(7);
+                      a.result = st.text(8);
+                      a.state = parse_row_state(st.text(9));
+                      ps.attachments.push_back(std::move(a));
+                    });
+      !s)
+    return s;
+  if (auto s = each("SELECT pod, host_ip, host_port, container_port, protocol FROM port_mappings",
+                    "read port mappings",
+                    [](const sql::Stmt& st, PodState& ps) {
+                      ps.ports.push_back({st.text(0), st.text(1), static_cast<int>(st.integer(2)),
+                                          static_cast<int>(st.integer(3)), st.text(4)});
+                    });
+      !s)
+    return s;
+  if (auto s = each("SELECT pod, kind, pid, start_time, state FROM helpers", "read helpers",
+                    [](const sql::Stmt& st, PodState& ps) {
+                      ps.helpers.push_back({st.text(0), st.text(1), static_cast<int>(st.integer(2)),
+                                            static_cast<uint64_t>(st.integer(3)), parse_row_state(st.text(4))});
+                    });
+      !s)
+    return s;
+  for (auto& p : pods) {
+    std::sort(p.attachments.begin(), p.attachments.end(),
+              [](const auto& a, const auto& b) { return a.index < b.index; });
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<PodState> Store::load(const std::string& name) {
+  // One read transaction, so the pod and its rows are a consistent snapshot.
+  std::vector<PodState> out;
+  auto s = transaction([&]() -> Status {
+    auto pod = get_pod(name);
+    if (!pod) return fail(pod.error());
+    out.push_back(PodState{*pod, {}, {}, {}, {}});
+    return read_children(impl_->db, name, out);
+  });
+  if (!s) return fail(s.error());
+  return std::move(out.front());
+}
+
+Result<std::vector<PodState>> Store::load_all() {
+  std::vector<PodState> out;
+  // A deferred (read) transaction: a consistent snapshot without taking the write lock.
+  if (auto s = impl_->db.exec("BEGIN", "begin read"); !s) return fail(s.error());
+  auto done = [&](Status s) -> Result<std::vector<PodState>> {
+    (void)impl_->db.exec("COMMIT", "end read");
+    if (!s) return fail(s.error());
+    return std::move(out);
+  };
+  auto pods = list_pods();
+  if (!pods) return done(fail(pods.error()));
+  out.reserve(pods->size());
+  for (auto& p : *pods) out.push_back(PodState{std::move(p), {}, {}, {}, {}});
+  return done(read_children(impl_->db, "", out));
+}
+
+Status Store::record_pin_intent(const std::string& pod, const std::string& type, const std::string& path) {
+  auto r = run(impl_->db,
+               "INSERT INTO pins (pod, type, path, state) VALUES (?1, ?2, ?3, 'intent') "
+               "ON CONFLICT (pod, type) DO UPDATE SET path = excluded.path, state = 'intent'",
+               fmt::format("record pin intent {} of pod {}", type, pod), pod, type, path);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+Status Store::commit_pin(const std::string& pod, const std::string& type) {
+  return require_changed(run(impl_->db, "UPDATE pins SET state = 'done' WHERE pod = ?1 AND type = ?2",
+                             fmt::format("commit pin {} of pod {}", type, pod), pod, type),
+                         fmt::format("pin {} of pod {}", type, pod));
+}
+
+Status Store::remove_pin(const std::string& pod, const std::string& type) {
+  auto r = run(impl_->db, "DELETE FROM pins WHERE pod = ?1 AND type = ?2",
+               fmt::format("forget pin {} of pod {}", type, pod), pod, type);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+Status Store::record_attachment_intent(const AttachmentRecord& a) {
+  auto r = run(impl_->db,
+               "INSERT INTO attachments (pod, idx, network, ifname, container_id, netns_path, config, "
+               "runtime_config, result, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', 'intent')",
+               fmt::format("record attachment intent {} of pod {}", a.network, a.pod), a.pod, a.index, a.network,
+               a.ifname, a.container_id, a.netns_path, a.config, a.runtime_config);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+Status Store::commit_attachment(const std::string& pod, int index, const std::string& result) {
+  return require_changed(
+      run(impl_->db, "UPDATE attachments SET result = ?3, state = 'done' WHERE pod = ?1 AND idx = ?2",
+          fmt::format("commit attachment {} of pod {}", index, pod), pod, index, result),
+      fmt::format("attachment {} of pod {}", index, pod));
+}
+
+Status Store::remove_attachment(const std::string& pod, int index) {
+  auto r = run(impl_->db, "DELETE FROM attachments WHERE pod = ?1 AND idx = ?2",
+               fmt::format("forget attachment {} of pod {}", index, pod), pod, index);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+Result<std::vector<PortMapping>> Store::all_ports() {
+  auto st = impl_->db.prepare(
+      "SELECT pod, host_ip, host_port, container_port, protocol FROM port_mappings ORDER BY pod, host_port");
+  if (!st) return fail(st.error());
+  std::vector<PortMapping> out;
+  for (;;) {
+    auto row = st->step("read port mappings");
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.push_back({st->text(0), st->text(1), static_cast<int>(st->integer(2)), static_cast<int>(st->integer(3)),
+                   st->text(4)});
+  }
+  return out;
+}
+
+Status Store::record_helper_intent(const std::string& pod, const std::string& kind) {
+  auto r = run(impl_->db,
+               "INSERT INTO helpers (pod, kind, state) VALUES (?1, ?2, 'intent') "
+               "ON CONFLICT (pod, kind) DO UPDATE SET pid = 0, start_time = 0, state = 'intent'",
+               fmt::format("record helper intent {} of pod {}", kind, pod), pod, kind);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+Status Store::commit_helper(const std::string& pod, const std::string& kind, int pid, uint64_t start_time) {
+  return require_changed(
+      run(impl_->db, "UPDATE helpers SET pid = ?3, start_time = ?4, state = 'done' WHERE pod = ?1 AND kind = ?2",
+          fmt::format("commit helper {} of pod {}", kind, pod), pod, kind, pid, static_cast<int64_t>(start_time)),
+      fmt::format("helper {} of pod {}", kind, pod));
+}
+
+Status Store::remove_helper(const std::string& pod, const std::string& kind) {
+  auto r = run(impl_->db, "DELETE FROM helpers WHERE pod = ?1 AND kind = ?2",
+               fmt::format("forget helper {} of pod {}", kind, pod), pod, kind);
+  if (!r) return fail(r.error());
+  return {};
+}
+
+}  // namespace podns::state
