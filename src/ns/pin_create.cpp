@@ -1,0 +1,205 @@
+// Pins by name: create new namespaces and pin them, attach a process's namespaces, remove.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "ns/pin_internal.hpp"
+#include "podns/names.hpp"
+#include "podns/pin.hpp"
+#include "sys/pidfd.hpp"
+
+namespace podns {
+namespace {
+
+// Removes the pins created so far unless released: "on any failure nothing is left behind".
+class PinRollback {
+ public:
+  explicit PinRollback(const Paths& paths) : paths_(paths) {}
+  ~PinRollback() {
+    for (auto it = pins_.rbegin(); it != pins_.rend(); ++it)
+      (void)remove_pin(it->path, pin_dir(paths_, it->type));
+  }
+  void add(PinnedNamespace pin) { pins_.push_back(std::move(pin)); }
+  std::vector<PinnedNamespace> release() { return std::exchange(pins_, {}); }
+
+ private:
+  const Paths& paths_;
+  std::vector<PinnedNamespace> pins_;
+};
+
+Status check_types(std::span<const NamespaceType> types) {
+  if (types.empty()) return fail(Errc::invalid_argument, "no namespace type given");
+  unsigned seen = 0;
+  for (NamespaceType t : types) {
+    unsigned bit = 1u << static_cast<unsigned>(t);
+    if (seen & bit) return fail(Errc::invalid_argument, fmt::format("namespace type {} given twice", to_string(t)));
+    seen |= bit;
+  }
+  return {};
+}
+
+// bind_pin, but a stale leftover of the same name (an empty file a crashed pinner left) is cleaned
+// first and the bind retried once.
+Status bind_pin_over_stale(const std::string& source, const std::string& path, const std::string& dir) {
+  auto st = bind_pin(source, path);
+  if (st || !st.error().is(Errc::already_exists)) return st;
+  auto stale = remove_if_stale(path, dir);
+  if (!stale || !*stale) return fail(Errc::already_exists, fmt::format("pin {}", path));
+  return bind_pin(source, path);
+}
+
+struct Unshared {
+  std::vector<UniqueFd> fds;  // one per requested type, in request order
+  Error error;
+  bool ok = false;
+};
+
+// On a short-lived thread: unshare the namespaces and open each one's pin entry. The thread exits
+// with them, so neither the caller's thread nor its process ever changes namespace; the fds keep
+// the namespaces alive until they are bound.
+Unshared unshare_on_thread(std::span<const NamespaceType> types, int flags, const std::string& mnt_pin_dir) {
+  Unshared out;
+  std::thread worker([&] {
+    // CLONE_FS: a thread shares its fs_struct (root, cwd) with the others; a mount namespace
+    // cannot change under threads that share it (EINVAL), so unshare it for this thread alone.
+    int all = flags | ((flags & CLONE_NEWNS) ? CLONE_FS : 0);
+    if (::unshare(all) < 0) {
+      out.error = Error::from_errno(fmt::format("unshare {:#x}", all));
+      return;
+    }
+    if ((flags & CLONE_NEWNS) && !mnt_pin_dir.empty()) {
+      // The new mount namespace holds a copy of the shared mnt pin dir; keep its own pin from
+      // propagating into itself (a reference cycle that would keep it alive forever).
+      ::mount("", mnt_pin_dir.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr);
+    }
+    for (NamespaceType t : types) {
+      std::string entry = fmt::format("/proc/thread-self/ns/{}", namespace_info(t).pin_entry);
+      UniqueFd fd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd) {
+        out.error = Error::from_errno("open " + entry);
+        return;
+      }
+      out.fds.push_back(std::move(fd));
+    }
+    out.ok = true;
+  });
+  worker.join();
+  return out;
+}
+
+}  // namespace
+
+std::string pin_dir(const Paths& paths, NamespaceType type) {
+  return type == NamespaceType::net ? paths.netns_dir : paths.ns_dir(to_string(type));
+}
+
+std::string pin_path(const Paths& paths, NamespaceType type, std::string_view name) {
+  return pin_dir(paths, type) + "/" + std::string(name);
+}
+
+Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span<const NamespaceType> types,
+                                                   std::string_view name) {
+  std::string pin_name = name.empty() ? random_pin_name() : std::string(name);
+  std::string what = "create namespaces " + pin_name;
+  if (auto st = validate_name(pin_name); !st) return fail_with(st, "create namespaces");
+  if (auto st = check_types(types); !st) return fail_with(st, what);
+  int flags = 0;
+  for (NamespaceType t : types) {
+    if (t == NamespaceType::user)
+      return fail(Errc::unsupported, what + ": a user namespace needs a single-threaded helper (ns/userns)");
+    flags |= namespace_info(t).clone_flag;
+  }
+  std::string mnt_dir;
+  for (NamespaceType t : types) {
+    std::string dir = pin_dir(paths, t);
+    if (auto st = prepare_pin_dir(dir); !st) return fail_with(st, what);
+    if (t == NamespaceType::mnt) mnt_dir = dir;
+  }
+
+  Unshared u = unshare_on_thread(types, flags, mnt_dir);
+  if (!u.ok) return fail(std::move(u.error).context(what));
+
+  PinRollback rollback(paths);
+  for (size_t i = 0; i < types.size(); ++i) {
+    NamespaceType t = types[i];
+    std::string path = pin_path(paths, t, pin_name);
+    std::string source = fmt::format("/proc/self/fd/{}", u.fds[i].get());
+    if (auto st = bind_pin_over_stale(source, path, pin_dir(paths, t)); !st)
+      return fail_with(st, fmt::format("{}: pin {}", what, to_string(t)));
+    struct stat sst {};
+    ::fstat(u.fds[i].get(), &sst);
+    rollback.add({t, pin_name, path, NamespaceId{sst.st_dev, sst.st_ino}});
+  }
+  return rollback.release();
+}
+
+Result<PinnedNamespace> create_pinned(const Paths& paths, NamespaceType type, std::string_view name) {
+  auto pins = create_pinned(paths, std::span<const NamespaceType>(&type, 1), name);
+  if (!pins) return fail(std::move(pins.error()));
+  return std::move(pins->front());
+}
+
+Result<std::vector<PinnedNamespace>> detail::attach_with_hook(const Paths& paths, std::string_view name, pid_t pid,
+                                                              std::span<const NamespaceType> types,
+                                                              const std::function<void()>& after_bind) {
+  std::string what = fmt::format("attach {} to PID {}", name, pid);
+  if (auto st = validate_name(name); !st) return fail_with(st, "attach");
+  if (auto st = check_types(types); !st) return fail_with(st, what);
+  // The pidfd first: whatever happens to the PID from here on, this fd means this process.
+  auto pidfd = sys::pidfd_open(pid);
+  if (!pidfd) {
+    if (pidfd.error().is(std::errc::no_such_process))
+      return fail(Errc::not_found, fmt::format("{}: no such process", what));
+    return fail_with(pidfd, what);
+  }
+  PinRollback rollback(paths);
+  for (NamespaceType t : types) {
+    std::string dir = pin_dir(paths, t);
+    if (auto st = prepare_pin_dir(dir); !st) return fail_with(st, what);
+    std::string path = pin_path(paths, t, name);
+    std::string source = fmt::format("/proc/{}/ns/{}", pid, namespace_info(t).proc_entry);
+    if (auto st = bind_pin_over_stale(source, path, dir); !st) {
+      if (st.error().is(std::errc::no_such_file_or_directory))  // /proc/PID went away under us
+        return fail(Errc::process_exited, what);
+      return fail_with(st, fmt::format("{}: pin {}", what, to_string(t)));
+    }
+    struct stat sst {};
+    ::stat(path.c_str(), &sst);
+    rollback.add({t, std::string(name), path, NamespaceId{sst.st_dev, sst.st_ino}});
+  }
+  if (after_bind) after_bind();
+  // Still the same process? If it exited, /proc/PID may already name a newcomer whose
+  // namespaces we just pinned: undo everything.
+  auto alive = sys::pidfd_is_alive(pidfd->view());
+  if (!alive) return fail_with(alive, what);
+  if (!*alive) return fail(Errc::process_exited, what + ": the process exited while its namespaces were pinned");
+  return rollback.release();
+}
+
+Result<std::vector<PinnedNamespace>> attach(const Paths& paths, std::string_view name, pid_t pid,
+                                            std::span<const NamespaceType> types) {
+  return detail::attach_with_hook(paths, name, pid, types, {});
+}
+
+Status remove_pinned(const Paths& paths, std::string_view name, std::span<const NamespaceType> types) {
+  if (auto st = validate_name(name); !st) return fail_with(st, "remove");
+  std::vector<NamespaceType> all;
+  if (types.empty()) {
+    for (const auto& info : all_namespaces()) all.push_back(info.type);
+    types = all;
+  }
+  Status first;
+  for (NamespaceType t : types) {
+    auto st = remove_pin(pin_path(paths, t, name), pin_dir(paths, t));
+    if (!st && first) first = std::move(st);  // keep going: remove what can be removed
+  }
+  return first;
+}
+
+}  // namespace podns

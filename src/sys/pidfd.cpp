@@ -1,0 +1,51 @@
+#include "sys/pidfd.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace podns::sys {
+
+Result<UniqueFd> pidfd_open(pid_t pid) {
+  if (pid <= 0) return fail(Errc::invalid_argument, fmt::format("pidfd_open {}: not a valid PID", pid));
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return fail_errno(fmt::format("pidfd_open {}", pid));
+  return UniqueFd(fd);
+}
+
+Status pidfd_signal(FdView pidfd, int sig) {
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0)
+    return fail_errno(fmt::format("pidfd_send_signal {}", sig));
+  return {};
+}
+
+Result<bool> pidfd_is_alive(FdView pidfd) {
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) < 0) {
+    if (errno == ESRCH) return false;
+    if (errno != EPERM) return fail_errno("pidfd_send_signal 0");
+    // EPERM: alive but not ours to signal; fall through to the zombie check below.
+  }
+  // Signal 0 succeeds for a zombie, whose namespaces are already gone. A pidfd's fdinfo names
+  // the PID, -1 once the process has been reaped; /proc/PID/stat tells a zombie.
+  std::ifstream info(fmt::format("/proc/self/fdinfo/{}", pidfd.get()));
+  std::string line;
+  long pid = 0;
+  while (std::getline(info, line)) {
+    if (line.rfind("Pid:", 0) == 0) pid = std::stol(line.substr(4));
+  }
+  if (pid <= 0) return false;
+  std::ifstream st(fmt::format("/proc/{}/stat", pid));
+  std::string stat;
+  if (!std::getline(st, stat)) return false;
+  auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  char state = stat[close + 2];
+  return state != 'Z' && state != 'X';
+}
+
+}  // namespace podns::sys
