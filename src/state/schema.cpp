@@ -55,6 +55,7 @@ CREATE TABLE helpers (
   kind       TEXT NOT NULL,
   pid        INTEGER NOT NULL DEFAULT 0,
   start_time INTEGER NOT NULL DEFAULT 0,
+  record     TEXT NOT NULL DEFAULT '',
   state      TEXT NOT NULL CHECK (state IN ('intent', 'done')),
   PRIMARY KEY (pod, kind)
 ) WITHOUT ROWID;

@@ -277,10 +277,11 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
                     });
       !s)
     return s;
-  if (auto s = each("SELECT pod, kind, pid, start_time, state FROM helpers", "read helpers",
+  if (auto s = each("SELECT pod, kind, pid, start_time, record, state FROM helpers", "read helpers",
                     [](const sql::Stmt& st, PodState& ps) {
                       ps.helpers.push_back({st.text(0), st.text(1), static_cast<int>(st.integer(2)),
-                                            static_cast<uint64_t>(st.integer(3)), parse_row_state(st.text(4))});
+                                            static_cast<uint64_t>(st.integer(3)), st.text(4),
+                                            parse_row_state(st.text(5))});
                     });
       !s)
     return s;
@@ -386,16 +387,19 @@ Result<std::vector<PortMapping>> Store::all_ports() {
 Status Store::record_helper_intent(const std::string& pod, const std::string& kind) {
   auto r = run(impl_->db,
                "INSERT INTO helpers (pod, kind, state) VALUES (?1, ?2, 'intent') "
-               "ON CONFLICT (pod, kind) DO UPDATE SET pid = 0, start_time = 0, state = 'intent'",
+               "ON CONFLICT (pod, kind) DO UPDATE SET pid = 0, start_time = 0, record = '', state = 'intent'",
                fmt::format("record helper intent {} of pod {}", kind, pod), pod, kind);
   if (!r) return fail(r.error());
   return {};
 }
 
-Status Store::commit_helper(const std::string& pod, const std::string& kind, int pid, uint64_t start_time) {
+Status Store::commit_helper(const std::string& pod, const std::string& kind, int pid, uint64_t start_time,
+                           const std::string& record) {
   return require_changed(
-      run(impl_->db, "UPDATE helpers SET pid = ?3, start_time = ?4, state = 'done' WHERE pod = ?1 AND kind = ?2",
-          fmt::format("commit helper {} of pod {}", kind, pod), pod, kind, pid, static_cast<int64_t>(start_time)),
+      run(impl_->db,
+          "UPDATE helpers SET pid = ?3, start_time = ?4, record = ?5, state = 'done' WHERE pod = ?1 AND kind = ?2",
+          fmt::format("commit helper {} of pod {}", kind, pod), pod, kind, pid, static_cast<int64_t>(start_time),
+          record),
       fmt::format("helper {} of pod {}", kind, pod));
 }
 

@@ -99,3 +99,22 @@ TEST(Lock, DiesWithAKilledHolder) {
 
 }  // namespace
 }  // namespace podns::state
+
+namespace podns::state {
+namespace {
+
+TEST(Lock, UnlinkUnderLockHandsWaitersTheNewFile) {
+  podns::test::TempDir dir;
+  auto a = lock_pod(dir.path(), "web");
+  ASSERT_OK(a);
+  std::string path = a->path();
+  a->unlink_and_release();
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+  auto b = lock_pod(dir.path(), "web", std::chrono::milliseconds(0));
+  ASSERT_OK(b);
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  EXPECT_FALSE(lock_pod(dir.path(), "web", std::chrono::milliseconds(0)));
+}
+
+}  // namespace
+}  // namespace podns::state

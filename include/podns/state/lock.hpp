@@ -26,6 +26,9 @@ class FileLock {
   bool held() const { return static_cast<bool>(fd_); }
   const std::string& path() const { return path_; }
   void release() { fd_.reset(); }
+  // Remove the lock file, then release: for a pod that no longer exists. Safe against waiters, who
+  // check after locking that the path still names the file they locked.
+  void unlink_and_release();
 
  private:
   FileLock(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}

@@ -80,6 +80,7 @@ struct HelperRecord {
   std::string kind;         // slirp4netns, pasta, ...
   int pid = 0;
   uint64_t start_time = 0;  // /proc/PID/stat field 22, so a reused PID is never mistaken for ours
+  std::string record;       // the driver's own record (JSON) needed to stop it later
   RowState state = RowState::intent;
 };
 
@@ -144,7 +145,8 @@ class Store {
 
   // --- helpers ---
   [[nodiscard]] Status record_helper_intent(const std::string& pod, const std::string& kind);
-  [[nodiscard]] Status commit_helper(const std::string& pod, const std::string& kind, int pid, uint64_t start_time);
+  [[nodiscard]] Status commit_helper(const std::string& pod, const std::string& kind, int pid, uint64_t start_time,
+                                     const std::string& record = {});
   [[nodiscard]] Status remove_helper(const std::string& pod, const std::string& kind);
 
   struct Impl;
