@@ -1,0 +1,70 @@
+// A private process seam for the rootless drivers: spawn a helper (slirp4netns, pasta) with a
+// pidfd from birth, tell a live helper from a reused PID, and stop one. Written here because the
+// shared process handle (include/podns/process.hpp) did not exist yet when the drivers were; it
+// can be switched over without changing the driver API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "podns/error.hpp"
+#include "podns/fd.hpp"
+
+namespace podns::rootless::detail {
+
+// parent_fd becomes child_fd in the helper; every other fd is closed there.
+struct FdMap {
+  int child_fd;
+  int parent_fd;
+};
+
+struct Spawned {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+};
+
+// clone3(CLONE_PIDFD) + execve in a new session (a terminal's ^C must not reach a helper that
+// outlives the CLI). stdin is /dev/null unless mapped. An exec failure comes back as an error
+// (errno through a CLOEXEC pipe), not as a child that exits 127.
+Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::string>& argv,
+                             const std::vector<FdMap>& fds);
+
+// `tool` from PATH (plus /usr/sbin, /sbin), or Errc::not_found naming the Debian package.
+Result<std::string> find_tool(std::string_view tool, std::string_view package);
+
+// Field 22 of /proc/PID/stat (clock ticks since boot): with the PID, the identity of a process.
+Result<uint64_t> proc_start_time(pid_t pid);
+// The comm of PID (process name), empty when gone.
+std::string proc_comm(pid_t pid);
+// argv of PID, empty when gone or unreadable.
+std::vector<std::string> proc_cmdline(pid_t pid);
+
+// A pidfd for the recorded process, or nullopt when it is gone or the PID now names another one.
+// Open first, then compare the start time: the process that had start_time and is still there
+// after the open is the one the pidfd refers to.
+Result<std::optional<UniqueFd>> open_recorded(pid_t pid, uint64_t start_time);
+
+// Has the process behind pidfd exited? (pidfds poll readable on exit.)
+bool has_exited(FdView pidfd);
+// Wait up to `timeout` for exit; true when it exited.
+bool wait_exit(FdView pidfd, std::chrono::milliseconds timeout);
+// Reap it if it is our child (waitid P_PIDFD); returns the wait status text ("exited with status
+// 1", "killed by signal 9") or empty when it is not our child or still running.
+std::string reap(FdView pidfd);
+
+// SIGTERM, wait up to `grace`, then SIGKILL and wait; reap when it is our child.
+Status terminate(FdView pidfd, std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+
+// The last non-empty lines of a helper's log (for error messages), at most `max` bytes.
+std::string log_tail(const std::string& path, size_t max = 400);
+
+// mkdir -p with mode 0700 for the missing components.
+Status make_private_dir(const std::string& dir);
+
+}  // namespace podns::rootless::detail

@@ -1,0 +1,137 @@
+#include "rootless/slirp_api.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "podns/fd.hpp"
+
+namespace podns::rootless::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Wait for `events` on fd until the deadline.
+Status wait_for(int fd, short events, Clock::time_point deadline, const std::string& what) {
+  pollfd p = {fd, events, 0};
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left < 0) left = 0;
+    int r = poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return {};
+    if (r == 0) return fail(Errc::timed_out, what);
+    if (errno != EINTR) return fail_errno(what);
+  }
+}
+
+}  // namespace
+
+bool fits_sockaddr_un(const std::string& path) { return path.size() < sizeof(sockaddr_un{}.sun_path); }
+
+Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nlohmann::json& request,
+                                      std::chrono::milliseconds timeout) {
+  const std::string op = request.value("execute", "request");
+  auto err = [&](Error e) { return fail(std::move(e.context(fmt::format("slirp4netns API {}", op)))); };
+  if (!fits_sockaddr_un(socket_path))
+    return err(Error(Errc::invalid_argument, fmt::format("socket path {} is longer than {} bytes", socket_path,
+                                                          sizeof(sockaddr_un{}.sun_path) - 1)));
+  auto deadline = Clock::now() + timeout;
+  UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock) return err(Error::from_errno("socket"));
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    if (errno != EINPROGRESS && errno != EAGAIN) return err(Error::from_errno("connect " + socket_path));
+    if (auto w = wait_for(sock.get(), POLLOUT, deadline, "connect " + socket_path); !w) return err(w.error());
+  }
+  std::string body = request.dump();
+  for (size_t off = 0; off < body.size();) {
+    ssize_t n = send(sock.get(), body.data() + off, body.size() - off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) return err(Error::from_errno("send"));
+      if (auto w = wait_for(sock.get(), POLLOUT, deadline, "send"); !w) return err(w.error());
+      continue;
+    }
+    off += static_cast<size_t>(n);
+  }
+  // slirp4netns reads the request until EOF: shut our write side so it knows the request is whole.
+  if (shutdown(sock.get(), SHUT_WR) < 0) return err(Error::from_errno("shutdown"));
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(sock.get(), buf, sizeof buf, 0);
+    if (n > 0) {
+      reply.append(buf, static_cast<size_t>(n));
+      if (reply.size() > (1u << 20)) return err(Error(Errc::corrupt, "reply larger than 1 MiB"));
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return err(Error::from_errno("recv"));
+    if (auto w = wait_for(sock.get(), POLLIN, deadline, "wait for reply"); !w) return err(w.error());
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(reply);
+  } catch (const nlohmann::json::exception& e) {
+    return err(Error(Errc::corrupt, fmt::format("unparseable reply \"{}\"", reply.substr(0, 200))));
+  }
+  if (!j.is_object()) return err(Error(Errc::corrupt, fmt::format("reply \"{}\" is no object", reply.substr(0, 200))));
+  if (auto e = j.find("error"); e != j.end()) {
+    std::string desc = e->is_object() ? e->value("desc", e->dump()) : e->dump();
+    return err(Error(Errc::plugin_failed, desc));
+  }
+  if (auto r = j.find("return"); r != j.end()) return *r;
+  return err(Error(Errc::corrupt, fmt::format("reply \"{}\" has neither return nor error", reply.substr(0, 200))));
+}
+
+Result<int> slirp_add_hostfwd(const std::string& socket_path, const PortForward& f) {
+  nlohmann::json req = {{"execute", "add_hostfwd"},
+                        {"arguments",
+                         {{"proto", proto_name(f.proto)},
+                          {"host_addr", f.host_ip.empty() ? "0.0.0.0" : f.host_ip},
+                          {"host_port", f.host_port},
+                          {"guest_port", f.container_port}}}};
+  auto r = slirp_api_call(socket_path, req);
+  if (!r) return std::unexpected(r.error());
+  if (!r->is_object() || !r->contains("id") || !(*r)["id"].is_number_integer())
+    return fail(Errc::corrupt, fmt::format("slirp4netns API add_hostfwd: reply without an id: {}", r->dump()));
+  return (*r)["id"].get<int>();
+}
+
+Status slirp_remove_hostfwd(const std::string& socket_path, int id) {
+  nlohmann::json req = {{"execute", "remove_hostfwd"}, {"arguments", {{"id", id}}}};
+  auto r = slirp_api_call(socket_path, req);
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::vector<PortForward>> slirp_list_hostfwd(const std::string& socket_path) {
+  auto r = slirp_api_call(socket_path, {{"execute", "list_hostfwd"}});
+  if (!r) return std::unexpected(r.error());
+  std::vector<PortForward> out;
+  try {
+    for (auto& e : r->at("entries")) {
+      PortForward f;
+      f.id = e.at("id").get<int>();
+      f.proto = e.at("proto").get<std::string>() == "udp" ? Proto::udp : Proto::tcp;
+      f.host_ip = e.value("host_addr", "0.0.0.0");
+      if (f.host_ip == "0.0.0.0") f.host_ip.clear();
+      f.host_port = e.at("host_port").get<uint16_t>();
+      f.container_port = e.at("guest_port").get<uint16_t>();
+      out.push_back(std::move(f));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return fail(Errc::corrupt, fmt::format("slirp4netns API list_hostfwd: {}: {}", e.what(), r->dump()));
+  }
+  return out;
+}
+
+}  // namespace podns::rootless::detail
