@@ -1,0 +1,86 @@
+// The CNI runtime: ADD, DEL, CHECK, STATUS, GC and VERSION over a network configuration list, as
+// libcni does it, plus what libcni lacks: a deadline per plugin call, rollback of a failed ADD,
+// best-effort DEL that survives a missing netns or a corrupt cache, and per-attachment locking.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "podns/cni/cache.hpp"
+#include "podns/cni/config.hpp"
+#include "podns/cni/invoke.hpp"
+#include "podns/cni/types.hpp"
+#include "podns/error.hpp"
+
+namespace podns::cni {
+
+// One attachment of a container to a network.
+struct RuntimeConf {
+  std::string container_id;
+  std::string netns;          // path of the pinned netns (may be gone for DEL)
+  std::string ifname = "eth0";
+  std::vector<std::pair<std::string, std::string>> args;      // CNI_ARGS
+  nlohmann::json capability_args = nlohmann::json::object();  // portMappings, ips, mac, bandwidth, dns, aliases...
+};
+
+struct RuntimeOptions {
+  std::vector<std::string> plugin_dirs = default_plugin_dirs();  // CNI_PATH
+  std::string cache_dir = std::string(kDefaultCacheDir);
+  std::chrono::milliseconds deadline = kDefaultDeadline;          // per plugin call
+  // Problems that do not fail the operation (a corrupt cache entry DEL went past, a failed rollback
+  // step). The library never prints; the CLI prints these as warnings.
+  std::function<void(const Error&)> on_warning;
+  // Plugin execution; null means ProcessExec.
+  std::shared_ptr<PluginExec> exec;
+};
+
+struct Attachment {
+  std::string container_id;
+  std::string ifname;
+  bool operator==(const Attachment&) const = default;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+
+  // Run the chain in order, each plugin getting the previous result; cache and return the final
+  // result in the list's version. On failure, DEL the plugins that ran (reverse order) so nothing
+  // stays half-attached, and return the ADD error.
+  [[nodiscard]] Result<CniResult> add(const NetworkConfigList& net, const RuntimeConf& rt);
+  // Reverse order with the cached result as prevResult. Best effort and idempotent: every plugin is
+  // called even when one fails; works when the netns is gone and when the cache entry is missing or
+  // corrupt. The cache entry is removed once every plugin succeeded.
+  [[nodiscard]] Status del(const NetworkConfigList& net, const RuntimeConf& rt);
+  // Needs a cached result and cniVersion >= 0.4.0; a no-op when disableCheck.
+  [[nodiscard]] Status check(const NetworkConfigList& net, const RuntimeConf& rt);
+  // STATUS to every plugin supporting 1.1.0; a no-op for older config versions.
+  [[nodiscard]] Status status(const NetworkConfigList& net);
+  // DEL for every cached attachment of the network not in `valid`, then (cniVersion >= 1.1.0) GC to
+  // every plugin supporting it with cni.dev/valid-attachments. A no-op when disableGC.
+  [[nodiscard]] Status gc(const NetworkConfigList& net, const std::vector<Attachment>& valid);
+  // VERSION of every plugin in the list.
+  [[nodiscard]] Result<std::vector<PluginVersionInfo>> versions(const NetworkConfigList& net);
+
+  // The cached final ADD result (converted to its own version's model); Errc::not_found when none.
+  [[nodiscard]] Result<CniResult> cached_result(const std::string& network, const std::string& container_id,
+                                                const std::string& ifname) const;
+  // Cached attachments of `network` (all networks when empty).
+  [[nodiscard]] Result<std::vector<CacheEntry>> cached_attachments(const std::string& network) const;
+
+  const RuntimeOptions& options() const { return options_; }
+
+  struct Impl;  // opaque: the plugin VERSION cache, shared by copies of this Runtime
+
+ private:
+  RuntimeOptions options_;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace podns::cni
