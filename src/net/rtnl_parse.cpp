@@ -22,21 +22,24 @@ struct AttrTable {
 };
 
 // Collect the top-level attributes after a fixed header of `header_len` bytes, last one wins
-// (as in the kernel's own nla_parse). Rejects attributes that run past the message.
+// (as in the kernel's own nla_parse). Bytes left over that do not form a whole attribute (one that
+// claims to run past the message) make the message corrupt; libmnl's mnl_attr_parse would just
+// stop there and hand back a silently shortened table.
 template <std::size_t N>
 Result<AttrTable<N>> parse_attrs(const nlmsghdr& nlh, std::size_t header_len, const char* what) {
   AttrTable<N> t;
   if (mnl_nlmsg_get_payload_len(&nlh) < header_len) return fail(Errc::corrupt, fmt::format("short {} message", what));
-  int rc = mnl_attr_parse(
-      &nlh, static_cast<unsigned>(header_len),
-      [](const nlattr* attr, void* data) -> int {
-        auto& table = *static_cast<AttrTable<N>*>(data);
-        unsigned type = mnl_attr_get_type(attr);
-        if (type <= N) table.at[type] = attr;
-        return MNL_CB_OK;
-      },
-      &t);
-  if (rc < 0) return fail(Errc::corrupt, fmt::format("malformed attributes in {} message", what));
+  const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(&nlh));
+  auto* attr = reinterpret_cast<const nlattr*>(static_cast<const char*>(mnl_nlmsg_get_payload(&nlh)) +
+                                               MNL_ALIGN(header_len));
+  for (;;) {
+    auto left = tail - reinterpret_cast<const char*>(attr);
+    if (left <= 0) break;
+    if (!mnl_attr_ok(attr, static_cast<int>(left)))
+      return fail(Errc::corrupt, fmt::format("malformed attributes in {} message", what));
+    if (unsigned type = mnl_attr_get_type(attr); type <= N) t.at[type] = attr;
+    attr = mnl_attr_next(attr);
+  }
   return t;
 }
 
