@@ -1,5 +1,7 @@
 #include "rootless/helper_process.hpp"
 
+#include "podns/process.hpp"
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
@@ -27,7 +29,7 @@ namespace {
 
 constexpr int kScratchFdBase = 100;  // mapped fds are parked above this before dup2 into place
 
-// Runs in the child between clone3 and execve: raw syscalls only (the parent may be threaded, so
+// Runs in the child between clone and execve: raw syscalls only (the parent may be threaded, so
 // no allocation, no locks). Reports an errno through `errpipe` when something fails.
 [[noreturn]] void child_exec(const char* path, char* const* argv, char* const* envp, const FdMap* fds,
                              size_t nfds, int errpipe) {
@@ -87,21 +89,29 @@ Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::str
   if (pipe2(errpipe, O_CLOEXEC) < 0) return fail_errno("pipe2");
   UniqueFd err_r(errpipe[0]), err_w(errpipe[1]);
 
-  int pidfd = -1;
-  clone_args args = {};
-  args.flags = CLONE_PIDFD;
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0 && errno == ENOSYS) {
-    // Fallback for kernels without clone3 (< 5.3): fork, then pidfd_open while the child cannot
-    // have been reaped by anyone else (it is our child, and we have not waited).
-    pid = fork();
-    if (pid > 0) pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  struct ChildArgs {
+    const char* path;
+    char* const* argv;
+    char* const* envp;
+    const FdMap* fds;
+    size_t nfds;
+    int errpipe;
+  } child_args{path.c_str(), cargv.data(), environ, fds.data(), fds.size(), err_w.get()};
+  auto child = clone_process({}, [](void* p) -> int {
+    auto* a = static_cast<ChildArgs*>(p);
+    child_exec(a->path, a->argv, a->envp, a->fds, a->nfds, a->errpipe);
+  }, &child_args);
+  if (!child) return fail_with(child, "spawn " + path);
+  pid_t pid = child->pid();
+  // The helper may outlive the ChildProcess handle (a detached pod helper): keep our own pidfd,
+  // then let the handle forget the process; stop()/terminate() reap it when it is still ours.
+  UniqueFd owned_pidfd(fcntl(child->pidfd().get(), F_DUPFD_CLOEXEC, 3));
+  if (!owned_pidfd) {
+    int err = errno;
+    (void)child->kill_and_wait();
+    return fail_errno(err, "dup pidfd of " + path);
   }
-  if (pid < 0) return fail_errno("spawn " + path);
-  if (pid == 0) child_exec(path.c_str(), cargv.data(), environ, fds.data(), fds.size(), err_w.get());
-  UniqueFd owned_pidfd(pidfd);
+  (void)child->detach();
   err_w.reset();
   int child_errno = 0;
   ssize_t n;
@@ -114,8 +124,7 @@ Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::str
     }
     return fail_errno(child_errno, "exec " + path);
   }
-  if (!owned_pidfd) return fail_errno("pidfd_open for " + path);
-  return Spawned{static_cast<pid_t>(pid), std::move(owned_pidfd)};
+  return Spawned{pid, std::move(owned_pidfd)};
 }
 
 Result<std::string> find_tool(std::string_view tool, std::string_view package) {

@@ -1,7 +1,7 @@
-// A private process seam for the rootless drivers: spawn a helper (slirp4netns, pasta) with a
-// pidfd from birth, tell a live helper from a reused PID, and stop one. Written here because the
-// shared process handle (include/podns/process.hpp) did not exist yet when the drivers were; it
-// can be switched over without changing the driver API.
+// The process side of the rootless drivers: spawn a helper (slirp4netns, pasta) with a pidfd from
+// birth (clone_process from podns/process.hpp, then execve), tell a live helper from a reused PID,
+// and stop one. A helper outlives any ChildProcess handle (it is detached into the pod's state),
+// so this file keeps a bare pidfd and reaps through waitid(P_PIDFD) while it is still our child.
 #pragma once
 
 #include <sys/types.h>
@@ -29,7 +29,7 @@ struct Spawned {
   UniqueFd pidfd;
 };
 
-// clone3(CLONE_PIDFD) + execve in a new session (a terminal's ^C must not reach a helper that
+// clone_process (clone3 + CLONE_PIDFD) + execve in a new session (a terminal's ^C must not reach a helper that
 // outlives the CLI). stdin is /dev/null unless mapped. An exec failure comes back as an error
 // (errno through a CLOEXEC pipe), not as a child that exits 127.
 Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::string>& argv,

@@ -89,6 +89,8 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
     return err(Error(Errc::plugin_failed, desc));
   }
   if (auto r = j.find("return"); r != j.end()) return *r;
+  // slirp4netns (1.x) answers list_hostfwd with a bare {"entries": [...]}, without "return".
+  if (op == "list_hostfwd" && j.contains("entries")) return j;
   return err(Error(Errc::corrupt, fmt::format("reply \"{}\" has neither return nor error", reply.substr(0, 200))));
 }
 
