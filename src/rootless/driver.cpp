@@ -51,6 +51,9 @@ std::string diagnose_port(const PortForward& f) {
   int type = f.proto == Proto::udp ? SOCK_DGRAM : SOCK_STREAM;
   UniqueFd s(socket(AF_INET, type | SOCK_CLOEXEC, 0));
   if (!s) return {};
+  // Like the helpers' own listeners: lingering TIME_WAIT connections do not make a port taken.
+  int one = 1;
+  setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a = {};
   a.sin_family = AF_INET;
   a.sin_port = htons(f.host_port);

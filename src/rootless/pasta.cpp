@@ -1,11 +1,14 @@
 // The pasta driver (passt in namespace mode): command line with the forwards fixed at start,
 // readiness from its pid file, and no exit fd: pasta quits by itself when the pinned netns file
 // it was pointed at is removed (it watches the pin's directory).
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <fstream>
-#include <thread>
+#include <optional>
+#include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -31,6 +34,47 @@ pid_t read_pid_file(const std::string& path) {
   return 0;
 }
 
+// Socket inodes of pid's open fds; nullopt when /proc/PID/fd is not readable to us.
+std::optional<std::set<std::string>> socket_inodes(pid_t pid) {
+  std::string dir = fmt::format("/proc/{}/fd", pid);
+  DIR* d = opendir(dir.c_str());
+  if (!d) return std::nullopt;
+  std::set<std::string> out;
+  while (dirent* e = readdir(d)) {
+    char target[64];
+    ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+    if (n <= 0) continue;
+    std::string t(target, static_cast<size_t>(n));
+    if (t.rfind("socket:[", 0) == 0) out.insert(t.substr(8, t.size() - 9));
+  }
+  closedir(d);
+  return out;
+}
+
+// Does pasta hold a socket bound to f's host port? pasta 2023-03 carries on silently when it
+// cannot bind a published port, so readiness alone does not prove the port is ours. nullopt when
+// pasta's fds are not readable (then the pre-start check is all we have).
+std::optional<bool> pasta_holds_port(pid_t pid, const PortForward& f) {
+  auto inodes = socket_inodes(pid);
+  if (!inodes) return std::nullopt;
+  const char* tables[2][2] = {{"tcp", "tcp6"}, {"udp", "udp6"}};
+  for (const char* table : tables[f.proto == Proto::udp ? 1 : 0]) {
+    std::ifstream t(fmt::format("/proc/{}/net/{}", pid, table));
+    std::string line;
+    std::getline(t, line);  // header
+    while (std::getline(t, line)) {
+      std::istringstream ls(line);
+      std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
+      ls >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+      auto colon = local.rfind(':');
+      if (colon == std::string::npos) continue;
+      unsigned port = std::stoul(local.substr(colon + 1), nullptr, 16);
+      if (port == f.host_port && inodes->count(inode)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::string> pasta_argv(const std::string& binary, const RootlessNetRequest& req,
@@ -52,6 +96,10 @@ std::vector<std::string> pasta_argv(const std::string& binary, const RootlessNet
   argv.insert(argv.end(), {"-T", "none", "-U", "none"});
   // Without it the gateway address reaches the host's loopback services.
   if (!req.allow_host_loopback) argv.push_back("--no-map-gw");
+  // As root, pasta (2023-03) switches to "nobody" before it joins the target namespaces and then
+  // cannot join them ("Couldn't switch to pasta namespaces"): keep our ids; it still drops its
+  // capabilities once set up.
+  if (geteuid() == 0) argv.insert(argv.end(), {"--runas", fmt::format("{}:{}", geteuid(), getegid())});
   if (!req.userns_path.empty()) argv.insert(argv.end(), {"--userns", req.userns_path});
   argv.insert(argv.end(), {"--netns", req.netns_path});
   return argv;
@@ -65,6 +113,11 @@ Result<RootlessNet> start_pasta(const RootlessNetRequest& req) {
   if (pid_t old = read_pid_file(files.pid_file); old > 0 && proc_comm(old).rfind("pasta", 0) == 0)
     return fail(Errc::already_exists, fmt::format("a pasta (pid {}) already runs for {}", old, req.name));
   unlink(files.pid_file.c_str());
+  // pasta does not fail when a published port is taken (it logs nothing under --quiet and goes
+  // on without it): check before starting it, and again once it runs.
+  for (const PortForward& f : req.forwards)
+    if (std::string why = diagnose_port(f); !why.empty())
+      return fail(Errc::busy, fmt::format("publish port {}: {}", format_port_forward(f), why));
 
   UniqueFd log(open(files.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
   if (!log) return fail_errno("open " + files.log);
@@ -91,12 +144,23 @@ Result<RootlessNet> start_pasta(const RootlessNetRequest& req) {
     if (read_pid_file(files.pid_file) == net.record().pid) break;
     if (wait_exit(net.pidfd(), pause)) {
       std::string status = reap(net.pidfd());
-      return fail(Errc::plugin_failed, fmt::format("pasta {} at start: {}", status.empty() ? "failed" : status,
-                                                   log_tail(files.log)));
+      Error e(Errc::plugin_failed,
+              fmt::format("pasta {} at start: {}", status.empty() ? "failed" : status, log_tail(files.log)));
+      // pasta binds every published port before it is ready: a taken port is the usual cause.
+      for (const PortForward& f : req.forwards)
+        if (std::string why = diagnose_port(f); !why.empty()) e.context(why);
+      return fail(std::move(e));
     }
     if (Clock::now() >= deadline)
       return fail(Errc::timed_out, fmt::format("pasta not ready after {} ms (log: {})", req.ready_timeout.count(),
                                                log_tail(files.log)));
+  }
+  for (const PortForward& f : req.forwards) {
+    if (pasta_holds_port(net.record().pid, f) == false) {
+      std::string why = diagnose_port(f);
+      return fail(Errc::busy, fmt::format("publish port {}: pasta could not bind it{}", format_port_forward(f),
+                                          why.empty() ? "" : ": " + why));
+    }
   }
   return net;
 }
