@@ -212,6 +212,19 @@ Result<PodRecord> Store::get_pod(const std::string& name) {
   return pod_from(*st);
 }
 
+Result<std::vector<PodRecord>> Store::list_unfinished() {
+  auto st = impl_->db.prepare(fmt::format("SELECT {} FROM pods WHERE phase != 'ready' ORDER BY name", kPodCols));
+  if (!st) return fail(st.error());
+  std::vector<PodRecord> out;
+  for (;;) {
+    auto row = st->step("list unfinished pods");
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.push_back(pod_from(*st));
+  }
+  return out;
+}
+
 Result<std::vector<PodRecord>> Store::list_pods() {
   auto st = impl_->db.prepare(fmt::format("SELECT {} FROM pods ORDER BY name", kPodCols));
   if (!st) return fail(st.error());

@@ -126,6 +126,8 @@ class Store {
   [[nodiscard]] Status delete_pod(const std::string& name);
   [[nodiscard]] Result<PodRecord> get_pod(const std::string& name);  // Errc::not_found
   [[nodiscard]] Result<std::vector<PodRecord>> list_pods();         // ordered by name
+  // Pods whose phase is not ready: an operation is running on them, or crashed.
+  [[nodiscard]] Result<std::vector<PodRecord>> list_unfinished();
   [[nodiscard]] Result<PodState> load(const std::string& name);      // Errc::not_found
   // All pods with all their rows, in a constant number of queries (ls/inspect of 1000 pods).
   [[nodiscard]] Result<std::vector<PodState>> load_all();

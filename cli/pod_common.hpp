@@ -1,0 +1,19 @@
+// What the pod verbs share: the PodEnv from the global flags, and warnings on stderr.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli.hpp"
+#include "podns/pod/pod.hpp"
+
+namespace podns::cli {
+
+inline pod::PodEnv pod_env(const Globals& g) {
+  pod::PodEnv env = pod::PodEnv::from_paths(g.paths());
+  env.on_warning = [](const Error& e) { fmt::print(stderr, "podns: warning: {}\n", e.message()); };
+  return env;
+}
+
+}  // namespace podns::cli

@@ -1,0 +1,40 @@
+// podns pod rm NAME... [--force]
+#include "pod_common.hpp"
+
+namespace podns::cli {
+namespace {
+
+void register_pod_rm(CLI::App& app, Globals& g, Action& action) {
+  auto& pod = group(app, "pod", "Pod sandboxes: namespaces + networks in one call");
+  auto* cmd = pod.add_subcommand("rm", "Remove pods: DEL their networks in reverse, unpin, drop the state");
+  struct Args {
+    std::vector<std::string> names;
+    bool force = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("names", args->names, "Pod names")->required();
+  cmd->add_flag("-f,--force", args->force,
+                "Drop the state even when a DEL fails (reported as warnings); a missing pod is no error");
+  cmd->callback([&g, &action, args] {
+    action = [&g, args]() -> Status {
+      auto env = pod_env(g);
+      // Every pod is tried; the first failure is returned after the others (like `podman pod rm`).
+      std::optional<Error> first;
+      for (const auto& name : args->names) {
+        if (auto s = pod::remove(env, name, {args->force}); !s) {
+          if (first) fmt::print(stderr, "podns: {}\n", s.error().message());
+          else first = s.error();
+        } else {
+          print_line(name);
+        }
+      }
+      if (first) return fail(*first);
+      return {};
+    };
+  });
+}
+
+Registrar reg(register_pod_rm);
+
+}  // namespace
+}  // namespace podns::cli

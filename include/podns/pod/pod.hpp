@@ -1,0 +1,130 @@
+// Pod sandboxes: one call gives a pod its namespaces and networks, one call takes all of it away,
+// and nothing is lost or leaked whatever happens in between.
+//
+// Every mutating operation holds the global lock shared and the pod's lock exclusive (state/lock.hpp),
+// and writes an intent row before each side effect and commits it after (state/store.hpp). A pod
+// whose operation crashed (phase not "ready", lock free) is rolled back by the next mutating command
+// or by gc: DEL of every attachment in reverse, unpin, drop the state.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "podns/error.hpp"
+#include "podns/paths.hpp"
+#include "podns/pod/default_network.hpp"
+#include "podns/pod/spec.hpp"
+#include "podns/state/store.hpp"
+
+namespace podns::pod {
+
+// Where podns finds and keeps things. from_paths() fills everything from the Paths and the
+// environment: NETCONFPATH (cnitool's name) for the CNI config dir, CNI_PATH for plugin dirs,
+// PODNS_DEFAULT_BRIDGE / PODNS_DEFAULT_SUBNET for a not-yet-written default network.
+struct PodEnv {
+  Paths paths;
+  std::string podns_conf_dir;  // <state_dir>/net.d: the default network lives here
+  std::string cni_conf_dir;    // /etc/cni/net.d: networks named with --network
+  std::vector<std::string> plugin_dirs;
+  DefaultNetworkOptions default_network;
+  std::chrono::milliseconds lock_timeout{60'000};
+  std::chrono::milliseconds plugin_deadline{60'000};
+  // Problems that do not fail the operation (a DEL that failed during rm --force or rollback).
+  std::function<void(const Error&)> on_warning;
+
+  static PodEnv from_paths(Paths paths);
+  void warn(const Error& e) const {
+    if (on_warning) on_warning(e);
+  }
+};
+
+// --- What inspect and ls show ---------------------------------------------------------------------
+
+struct AddressInfo {
+  std::string address;  // CIDR: "10.89.0.5/16"
+  std::string gateway;  // may be empty
+  bool ipv6 = false;
+};
+
+struct NetworkInfo {
+  std::string network;
+  std::string ifname;
+  std::string mac;
+  std::vector<AddressInfo> addresses;
+  std::vector<PortSpec> ports;  // the mappings published through this attachment
+  std::string state;            // "attached", or "intent" while (or if a crash left it) being attached
+};
+
+struct PodInfo {
+  std::string name;
+  std::string phase;        // creating | ready | removing
+  std::string netns_path;   // the sandbox key
+  std::string userns_path;  // empty without a user namespace
+  nlohmann::json userns_mappings;  // {"uidMappings": [...], "gidMappings": [...]} or null
+  std::vector<std::pair<std::string, std::string>> pins;  // type -> path
+  std::vector<NetworkInfo> networks;
+  std::vector<std::pair<std::string, int>> helpers;  // kind -> pid
+  int64_t created_at = 0;
+};
+
+nlohmann::json to_json(const PodInfo& info);
+// The info of a pod from its stored state (no kernel calls).
+PodInfo pod_info(const state::PodState& st);
+
+// --- Operations -----------------------------------------------------------------------------------
+
+// Create the pod: pin its namespaces, attach each network in order (eth0, eth1, ...) with port
+// mappings, static IP and MAC through runtimeConfig, set the sysctls. On any failure everything
+// already done is undone (DEL of attached networks in reverse, unpin, state dropped) and the first
+// error is returned; failures of the undo itself go to env.on_warning.
+[[nodiscard]] Result<PodInfo> create(const PodEnv& env, CreateOptions options);
+
+struct RemoveOptions {
+  // Drop the state even when a DEL or an unpin failed (the failures become warnings). Also makes
+  // removing a pod that does not exist a success.
+  bool force = false;
+};
+// DEL the networks in reverse, unpin, drop the state. Idempotent: works when the netns was already
+// deleted by someone else and after a crash. A DEL that fails does not stop the rest; without
+// --force the pod then stays (phase removing, only the failed attachments left) for a retry.
+[[nodiscard]] Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& options = {});
+
+[[nodiscard]] Result<PodInfo> inspect(const PodEnv& env, const std::string& name);
+[[nodiscard]] Result<std::vector<PodInfo>> list(const PodEnv& env);
+
+// What engineer F's `pod stats` (and anything else) needs: each pod's sandbox key and its
+// interfaces inside the pod, from the state alone.
+struct PodNetns {
+  std::string name;
+  std::string netns_path;
+  std::vector<std::string> ifnames;
+};
+[[nodiscard]] Result<std::vector<PodNetns>> list_netns(const PodEnv& env);
+
+// The runtime-spec fragment that makes a container join the pod: {"linux": {"namespaces":
+// [{"type": "network", "path": ...}, ...], "uidMappings": ..., "gidMappings": ...}}.
+[[nodiscard]] Result<nlohmann::json> oci_spec(const PodEnv& env, const std::string& name);
+
+// Run argv inside all of the pod's namespaces (user first), wait for it; its exit code (128+N when
+// killed by signal N).
+[[nodiscard]] Result<int> exec(const PodEnv& env, const std::string& name, const std::vector<std::string>& argv);
+
+struct GcReport {
+  std::vector<std::string> cleaned;  // one line per object removed
+  std::vector<Error> errors;         // what could not be cleaned (gc goes on)
+};
+// Excludes every other operation (global lock exclusive). Rolls back crashed operations, removes
+// pods whose netns pin is gone, pins and lock files without a pod, CNI cache entries and host-local
+// leases of podns container ids without a pod, and stale helper processes.
+[[nodiscard]] Result<GcReport> gc(const PodEnv& env);
+
+// The CNI container id of a pod's attachments: "podns-<name>", so gc can tell podns's cache entries
+// and leases from those of other runtimes sharing the CNI cache.
+std::string container_id(std::string_view pod);
+
+}  // namespace podns::pod

@@ -1,0 +1,248 @@
+// pod create: validate and resolve everything first, then take the locks and record the pod, then
+// each side effect between an intent row and its commit; roll back on any failure.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "pod/internal.hpp"
+#include "pod/userns_pin.hpp"
+#include "podns/pin.hpp"
+#include "podns/rootless/driver.hpp"
+#include "podns/run_in_ns.hpp"
+
+namespace podns::pod {
+namespace {
+
+using detail::kill_point;
+
+// A pod sandbox shares net, ipc and uts among its containers, as a Kubernetes pod does.
+constexpr std::array kPodNamespaces = {NamespaceType::net, NamespaceType::ipc, NamespaceType::uts};
+
+nlohmann::json capability_args(const CreateOptions& o, bool first) {
+  nlohmann::json caps = nlohmann::json::object();
+  if (!first) return caps;
+  if (!o.ports.empty()) {
+    nlohmann::json pm = nlohmann::json::array();
+    for (const auto& p : o.ports) {
+      nlohmann::json m = {{"hostPort", p.host_port}, {"containerPort", p.container_port}, {"protocol", p.protocol}};
+      if (!p.host_ip.empty()) m["hostIP"] = p.host_ip;
+      pm.push_back(std::move(m));
+    }
+    caps["portMappings"] = std::move(pm);
+  }
+  if (!o.ip.empty()) caps["ips"] = nlohmann::json::array({o.ip});
+  if (!o.mac.empty()) caps["mac"] = o.mac;
+  return caps;
+}
+
+// Write net.* sysctls inside the pod's netns: /proc/sys/net resolves against the netns of the
+// thread that opens it, so one setns'd thread suffices.
+Status apply_sysctls(const std::string& netns_path, const std::vector<std::pair<std::string, std::string>>& sysctls) {
+  if (sysctls.empty()) return {};
+  return run_in_namespace_path(netns_path, NamespaceType::net, [&]() -> Status {
+    for (const auto& [key, value] : sysctls) {
+      std::string path = "/proc/sys/" + key;
+      std::replace(path.begin() + 10, path.end(), '.', '/');
+      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+      if (!fd) return fail_errno(fmt::format("set sysctl {}: open {}", key, path));
+      if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+        return fail_errno(fmt::format("set sysctl {}={}", key, value));
+    }
+    return {};
+  });
+}
+
+struct Creator {
+  const PodEnv& env;
+  state::Store& store;
+  const CreateOptions& o;
+  const std::vector<cni::NetworkConfigList>& nets;
+  const std::optional<IdMappings>& maps;
+
+  Status pin_namespaces() {
+    std::string userns_path;
+    std::vector<PinnedNamespace> pinned;
+    // Intents first: if we die between the pin and its commit, recovery knows the path to unpin.
+    if (!o.userns.empty()) {
+      if (auto s = store.record_pin_intent(o.name, "user", pin_path(env.paths, NamespaceType::user, o.name)); !s)
+        return s;
+    }
+    for (auto t : kPodNamespaces) {
+      if (auto s = store.record_pin_intent(o.name, std::string(to_string(t)), pin_path(env.paths, t, o.name)); !s)
+        return s;
+    }
+    kill_point("create.pin-intent");
+    if (!o.userns.empty()) {
+      // The user namespace first, and the pod's namespaces created inside it, so they are owned by
+      // it (containerd PR #10607): a runtime joining both never gets "failed to setns into net
+      // namespace", and it can mount sysfs.
+      auto r = detail::create_userns_pinned(env, o.name, *maps, kPodNamespaces);
+      if (!r) return fail_with(r, "pin namespaces");
+      pinned = std::move(*r);
+    } else {
+      auto r = create_pinned(env.paths, kPodNamespaces, o.name);
+      if (!r) return fail_with(r, "pin namespaces");
+      pinned = std::move(*r);
+    }
+    kill_point("create.pinned");
+    std::string netns_path;
+    for (const auto& p : pinned) {
+      if (auto s = store.commit_pin(o.name, std::string(to_string(p.type))); !s) return s;
+      if (p.type == NamespaceType::net) netns_path = p.path;
+      if (p.type == NamespaceType::user) userns_path = p.path;
+    }
+    return store.set_pod_paths(o.name, netns_path, userns_path);
+  }
+
+  Status attach_networks(const std::string& netns_path) {
+    cni::Runtime runtime = detail::make_runtime(env);
+    for (size_t i = 0; i < nets.size(); ++i) {
+      const auto& net = nets[i];
+      cni::RuntimeConf rt;
+      rt.container_id = container_id(o.name);
+      rt.netns = netns_path;
+      rt.ifname = fmt::format("eth{}", i);
+      rt.capability_args = capability_args(o, i == 0);
+      auto doing = fmt::format("attach network {} as {}", net.name, rt.ifname);
+      state::AttachmentRecord a{o.name, static_cast<int>(i), net.name, rt.ifname, rt.container_id, netns_path,
+                                net.bytes, rt.capability_args.dump(), "", state::RowState::intent};
+      if (auto s = store.record_attachment_intent(a); !s) return fail_with(s, doing);
+      kill_point("create.attach-intent");
+      auto result = runtime.add(net, rt);
+      if (!result) return fail_with(result, doing);
+      kill_point("create.attached");
+      auto json = result->to_json();
+      if (!json) return fail_with(json, doing);
+      if (auto s = store.commit_attachment(o.name, static_cast<int>(i), json->dump()); !s) return fail_with(s, doing);
+    }
+    return {};
+  }
+
+  Status start_rootless(const std::string& netns_path, const std::string& userns_path) {
+    auto kind = rootless::parse_driver(o.rootless_net);
+    if (!kind) return fail(kind.error());
+    rootless::RootlessNetRequest req;
+    req.kind = *kind;
+    req.name = o.name;
+    req.netns_path = netns_path;
+    req.userns_path = userns_path;
+    req.run_dir = env.paths.run_dir + "/rootless";
+    req.exit_with_handle = false;  // its life is the pod's, recorded in the state
+    for (const auto& p : o.ports) {
+      if (p.protocol == "sctp")
+        return fail(Errc::unsupported, fmt::format("{}: sctp ports are not supported", o.rootless_net));
+      rootless::PortForward f;
+      f.host_ip = p.host_ip;
+      f.host_port = static_cast<uint16_t>(p.host_port);
+      f.container_port = static_cast<uint16_t>(p.container_port);
+      f.proto = p.protocol == "udp" ? rootless::Proto::udp : rootless::Proto::tcp;
+      req.forwards.push_back(f);
+    }
+    if (auto s = store.record_helper_intent(o.name, o.rootless_net); !s) return s;
+    kill_point("create.helper-intent");
+    auto net = rootless::start_rootless_net(req);
+    if (!net) return fail_with(net, fmt::format("start {}", o.rootless_net));
+    rootless::RootlessNetRecord rec = net->detach();
+    kill_point("create.helper-started");
+    if (auto s = store.commit_helper(o.name, o.rootless_net, rec.pid, rec.start_time, rootless::record_to_json(rec));
+        !s) {
+      (void)rootless::stop(rec);
+      return s;
+    }
+    return {};
+  }
+
+  Status run() {
+    if (auto s = pin_namespaces(); !s) return s;
+    auto pod = store.get_pod(o.name);
+    if (!pod) return fail(pod.error());
+    if (!o.rootless_net.empty()) {
+      if (auto s = start_rootless(pod->netns_path, pod->userns_path); !s) return s;
+    } else {
+      if (auto s = attach_networks(pod->netns_path); !s) return s;
+    }
+    if (auto s = apply_sysctls(pod->netns_path, o.sysctls); !s) return s;
+    kill_point("create.before-ready");
+    if (auto s = store.set_pod_phase(o.name, state::PodPhase::ready); !s) return s;
+    kill_point("create.ready");
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
+  if (auto s = validate(o, env.default_network.name); !s) return fail(s.error());
+  auto doing = fmt::format("create pod {}", o.name);
+  // Everything that can be checked without side effects is checked before the first one: unknown
+  // networks, missing plugins, unreadable configs.
+  std::vector<cni::NetworkConfigList> nets;
+  for (const auto& name : o.networks) {
+    auto net = detail::resolve_network(env, name);
+    if (!net) return fail_with(net, doing);
+    nets.push_back(std::move(*net));
+  }
+  auto locks = detail::lock_for_operation(env, o.name);
+  if (!locks) return fail_with(locks, doing);
+  auto store = detail::open_store(env);
+  if (!store) return fail_with(store, doing);
+  detail::recover_crashed(env, *store);
+
+  state::PodRecord rec{o.name, state::PodPhase::creating, "", "", "", 0};
+  std::vector<state::PortMapping> ports;
+  for (const auto& p : o.ports) ports.push_back({o.name, p.host_ip, p.host_port, p.container_port, p.protocol});
+  std::optional<IdMappings> maps;
+  // One transaction: `--userns auto` picks ids no other pod uses, and no parallel create can pick
+  // the same ones before this pod is recorded.
+  auto recorded = store->transaction([&]() -> Status {
+    nlohmann::json spec = to_json(o);
+    if (!o.userns.empty()) {
+      std::vector<IdMappings> others;
+      auto pods = store->list_pods();
+      if (!pods) return fail(pods.error());
+      for (const auto& p : *pods) {
+        auto j = nlohmann::json::parse(p.spec, nullptr, false);
+        if (j.is_object() && j.contains("idMappings")) {
+          if (auto m = detail::mappings_from_json(j["idMappings"])) others.push_back(*m);
+        }
+      }
+      auto m = detail::userns_mappings(o.userns, others);
+      if (!m) return fail(m.error());
+      maps = *m;
+      spec["idMappings"] = detail::mappings_to_json(*maps);
+    }
+    rec.spec = spec.dump();
+    return store->insert_pod(rec, ports);
+  });
+  if (auto s = recorded; !s) {
+    if (s.error().is(Errc::already_exists) && store->get_pod(o.name))
+      return fail(Errc::already_exists, doing);
+    return fail_with(s, doing);
+  }
+  kill_point("create.recorded");
+
+  Creator creator{env, *store, o, nets, maps};
+  if (auto s = creator.run(); !s) {
+    Error first = s.error();
+    auto st = store->load(o.name);
+    if (!st) {
+      env.warn(Error(st.error()).context(fmt::format("roll back pod {}", o.name)));
+    } else if (auto r = detail::teardown(env, *store, *st, /*force=*/false); !r) {
+      env.warn(Error(r.error()).context(fmt::format("roll back pod {} (podns gc retries it)", o.name)));
+    } else {
+      locks->pod.unlink_and_release();
+    }
+    return fail(first.context(doing));
+  }
+  auto st = store->load(o.name);
+  if (!st) return fail_with(st, doing);
+  return pod_info(*st);
+}
+
+}  // namespace podns::pod

@@ -1,0 +1,121 @@
+#include "podns/pod/default_network.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "podns/fd.hpp"
+
+namespace podns::pod {
+namespace {
+
+// The first host address of an IPv4 subnet "a.b.c.d/len": the gateway.
+Result<std::string> first_host(const std::string& subnet) {
+  auto slash = subnet.find('/');
+  in_addr addr{};
+  int len = -1;
+  if (slash != std::string::npos) {
+    try {
+      len = std::stoi(subnet.substr(slash + 1));
+    } catch (...) {
+      len = -1;
+    }
+  }
+  if (slash == std::string::npos || inet_pton(AF_INET, subnet.substr(0, slash).c_str(), &addr) != 1 || len < 8 ||
+      len > 30)
+    return fail(Errc::invalid_argument,
+                fmt::format("default network subnet \"{}\": expected an IPv4 CIDR with a prefix of 8-30", subnet));
+  uint32_t host = ntohl(addr.s_addr);
+  uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+  if (host & ~mask)
+    return fail(Errc::invalid_argument, fmt::format("default network subnet \"{}\": host bits are set", subnet));
+  in_addr gw{htonl((host & mask) + 1)};
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &gw, buf, sizeof buf);
+  return std::string(buf);
+}
+
+Status write_atomically(const std::string& path, const std::string& content) {
+  auto dir = std::filesystem::path(path).parent_path().string();
+  std::string tmp = fmt::format("{}/.{}.tmp{}", dir, std::filesystem::path(path).filename().string(), getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd) return fail_errno("create " + tmp);
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd.get(), content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return fail_errno(err, "write " + tmp);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return fail_errno(err, "fsync " + tmp);
+  }
+  fd.reset();
+  // link() instead of rename(): never replaces a file another podns wrote first (or the operator's).
+  if (::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return fail_errno(err, "link " + path);
+  }
+  ::unlink(tmp.c_str());
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd) ::fsync(dfd.get());
+  return {};
+}
+
+}  // namespace
+
+Result<nlohmann::json> default_network_conflist(const DefaultNetworkOptions& o) {
+  auto gw = first_host(o.subnet);
+  if (!gw) return fail(gw.error());
+  if (o.data_dir.empty()) return fail(Errc::invalid_argument, "default network: no host-local dataDir");
+  nlohmann::json ipam = {
+      {"type", "host-local"},
+      {"ranges", {{{{"subnet", o.subnet}, {"gateway", *gw}}}}},
+      {"routes", {{{"dst", "0.0.0.0/0"}}}},
+      {"dataDir", o.data_dir},
+  };
+  return nlohmann::json{
+      {"cniVersion", "1.0.0"},
+      {"name", o.name},
+      {"plugins",
+       {
+           {{"type", "bridge"},
+            {"bridge", o.bridge},
+            {"isGateway", true},
+            {"ipMasq", true},
+            {"hairpinMode", true},
+            {"capabilities", {{"ips", true}}},
+            {"ipam", ipam}},
+           {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}},
+           {{"type", "firewall"}, {"backend", "iptables"}},
+           {{"type", "tuning"}, {"capabilities", {{"mac", true}}}},
+       }},
+  };
+}
+
+Result<std::string> ensure_default_network(const std::string& conf_dir, const DefaultNetworkOptions& o) {
+  std::string path = fmt::format("{}/{}.conflist", conf_dir, o.name);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return path;
+  auto doc = default_network_conflist(o);
+  if (!doc) return fail(doc.error());
+  std::error_code ec;
+  std::filesystem::create_directories(conf_dir, ec);
+  if (ec) return fail(Error(ec, "create " + conf_dir).context("write default network"));
+  if (auto s = write_atomically(path, doc->dump(2) + "\n"); !s) return fail_with(s, "write default network");
+  return path;
+}
+
+}  // namespace podns::pod

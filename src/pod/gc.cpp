@@ -1,0 +1,200 @@
+// podns gc: with every other podns operation excluded, reconcile state and host.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "pod/internal.hpp"
+#include "podns/names.hpp"
+#include "podns/cni/cache.hpp"
+#include "podns/pin.hpp"
+#include "podns/rootless/driver.hpp"
+
+namespace podns::pod {
+namespace {
+
+constexpr std::string_view kIdPrefix = "podns-";
+
+std::vector<std::string> dir_names(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+struct Gc {
+  const PodEnv& env;
+  state::Store& store;
+  GcReport& report;
+  std::vector<state::PodState> pods;
+  std::set<std::string> pod_names;
+  std::set<std::tuple<std::string, std::string, std::string>> attachments;  // network, container id, ifname
+  std::set<std::pair<std::string, std::string>> lease_owners;                // network, container id
+
+  Status reload() {
+    auto all = store.load_all();
+    if (!all) return fail(all.error());
+    pods = std::move(*all);
+    pod_names.clear();
+    attachments.clear();
+    lease_owners.clear();
+    for (const auto& p : pods) {
+      pod_names.insert(p.pod.name);
+      for (const auto& a : p.attachments) {
+        attachments.insert({a.network, a.container_id, a.ifname});
+        lease_owners.insert({a.network, a.container_id});
+      }
+    }
+    return {};
+  }
+
+  // Ready pods whose namespace pins vanished (`ip netns del` behind our back, a reboot): the pod
+  // cannot work any more; DEL its networks (the plugins tolerate the missing netns) and drop it.
+  void state_without_pins() {
+    for (const auto& p : pods) {
+      if (p.pod.phase != state::PodPhase::ready) continue;
+      std::string gone;
+      for (const auto& pin : p.pins) {
+        auto live = pin_is_live(pin.path);
+        if (live && !*live) gone = pin.path;
+      }
+      if (gone.empty()) continue;
+      if (auto s = detail::teardown(env, store, p, /*force=*/true); !s) {
+        report.errors.push_back(Error(s.error()).context(fmt::format("pod {}", p.pod.name)));
+        continue;
+      }
+      report.cleaned.push_back(fmt::format("pod {}: pin {} was gone; networks deleted, state dropped", p.pod.name, gone));
+    }
+  }
+
+  // A pod lock file exists from the first step of `pod create` until the pod is removed: one
+  // without state names a pod whose state was lost, and pins of that name are its leftovers.
+  // Pins of other names (ip netns add, podns ns add) are never touched.
+  void pins_without_state() {
+    const std::string dir = env.paths.locks_dir();
+    for (const auto& f : dir_names(dir)) {
+      if (f.rfind("pod-", 0) != 0 || f.size() <= 9 || f.substr(f.size() - 5) != ".lock") continue;
+      std::string name = f.substr(4, f.size() - 9);
+      if (pod_names.count(name) || !validate_name(name)) continue;
+      auto pins = find_pins(env.paths, name);
+      if (pins) {
+        // user last: it owns the others.
+        std::stable_sort(pins->begin(), pins->end(), [](const auto& a, const auto& b) {
+          return (a.type == NamespaceType::user) < (b.type == NamespaceType::user);
+        });
+        for (const auto& pin : *pins) {
+          if (auto s = remove_pin(pin.path, pin_dir(env.paths, pin.type)); !s) {
+            report.errors.push_back(Error(s.error()).context(fmt::format("unpin {}", pin.path)));
+            continue;
+          }
+          report.cleaned.push_back(fmt::format("pin {} without a pod: removed", pin.path));
+        }
+      }
+      ::unlink((dir + "/" + f).c_str());
+    }
+  }
+
+  // CNI cache entries of podns container ids that no attachment in the state names: DEL them.
+  void cache_without_pod() {
+    cni::ResultCache cache(env.paths.cni_cache_dir);
+    auto entries = cache.list("");
+    if (!entries) return;  // no cache dir yet
+    cni::Runtime runtime = detail::make_runtime(env);
+    for (const auto& e : *entries) {
+      if (e.container_id.rfind(kIdPrefix, 0) != 0) continue;  // another runtime's
+      if (attachments.count({e.network_name, e.container_id, e.ifname})) continue;
+      auto what = fmt::format("CNI attachment {}/{}/{}", e.network_name, e.container_id, e.ifname);
+      auto net = cni::parse_network_list(e.config);
+      if (!net) {
+        report.errors.push_back(Error(net.error()).context(what));
+        continue;
+      }
+      cni::RuntimeConf rt{e.container_id, e.netns, e.ifname, e.cni_args, e.capability_args};
+      if (auto s = runtime.del(*net, rt); !s) {
+        report.errors.push_back(Error(s.error()).context("DEL " + what));
+        continue;
+      }
+      (void)cache.remove(e.network_name, e.container_id, e.ifname);
+      report.cleaned.push_back(what + " without a pod: deleted");
+    }
+  }
+
+  // host-local leases (<dataDir>/<network>/<ip>, first line the container id) of podns container
+  // ids without an attachment: released.
+  void leases_without_pod() {
+    std::set<std::string> data_dirs{env.default_network.data_dir, "/var/lib/cni/networks"};
+    for (const auto& p : pods) {
+      for (const auto& a : p.attachments) {
+        auto j = nlohmann::json::parse(a.config, nullptr, false);
+        if (!j.is_object() || !j.contains("plugins") || !j["plugins"].is_array()) continue;
+        for (const auto& pl : j["plugins"]) {
+          if (pl.is_object() && pl.contains("ipam") && pl["ipam"].is_object() && pl["ipam"].contains("dataDir") &&
+              pl["ipam"]["dataDir"].is_string())
+            data_dirs.insert(pl["ipam"]["dataDir"].get<std::string>());
+        }
+      }
+    }
+    for (const auto& dd : data_dirs) {
+      for (const auto& network : dir_names(dd)) {
+        std::string ndir = dd + "/" + network;
+        for (const auto& f : dir_names(ndir)) {
+          if (f.rfind("last_reserved_ip", 0) == 0 || f == "lock") continue;
+          std::ifstream in(ndir + "/" + f);
+          std::string id;
+          std::getline(in, id);
+          if (!id.empty() && id.back() == '\r') id.pop_back();
+          if (id.rfind(kIdPrefix, 0) != 0 || lease_owners.count({network, id})) continue;
+          if (::unlink((ndir + "/" + f).c_str()) == 0)
+            report.cleaned.push_back(fmt::format("host-local lease {} of {} in network {} without a pod: released", f,
+                                                 id, network));
+        }
+      }
+    }
+  }
+
+  void helpers_without_pod() {
+    std::vector<rootless::RootlessNetRecord> live;
+    for (const auto& p : pods) {
+      for (const auto& h : p.helpers) {
+        if (h.record.empty()) continue;
+        if (auto r = rootless::record_from_json(h.record)) live.push_back(*r);
+      }
+    }
+    auto lines = rootless::gc(env.paths.run_dir + "/rootless", live);
+    if (!lines) {
+      report.errors.push_back(Error(lines.error()).context("helper processes"));
+      return;
+    }
+    report.cleaned.insert(report.cleaned.end(), lines->begin(), lines->end());
+  }
+};
+
+}  // namespace
+
+Result<GcReport> gc(const PodEnv& env) {
+  auto global = state::lock_global(env.paths.locks_dir(), state::FileLock::Mode::exclusive, env.lock_timeout);
+  if (!global) return fail_with(global, "gc: wait for running pod operations");
+  auto store = detail::open_store(env);
+  if (!store) return fail_with(store, "gc");
+  GcReport report;
+  detail::recover_crashed(env, *store, &report.cleaned, &report.errors);
+  Gc g{env, *store, report, {}, {}, {}, {}};
+  if (auto s = g.reload(); !s) return fail_with(s, "gc");
+  g.state_without_pins();
+  if (auto s = g.reload(); !s) return fail_with(s, "gc");
+  g.pins_without_state();
+  g.cache_without_pod();
+  g.leases_without_pod();
+  g.helpers_without_pod();
+  return report;
+}
+
+}  // namespace podns::pod

@@ -1,0 +1,162 @@
+// inspect, ls, the netns listing for stats, and oci-spec: all read from the state alone, so they
+// are fast (one snapshot, no kernel calls) and show what a restarted podns knows.
+#include <fmt/format.h>
+
+#include "pod/internal.hpp"
+#include "podns/names.hpp"
+#include "pod/userns_pin.hpp"
+#include "podns/cni/types.hpp"
+#include "podns/namespace_type.hpp"
+
+namespace podns::pod {
+
+nlohmann::json to_json(const PodInfo& info) {
+  nlohmann::json nets = nlohmann::json::array();
+  for (const auto& n : info.networks) {
+    nlohmann::json addrs = nlohmann::json::array();
+    for (const auto& a : n.addresses)
+      addrs.push_back({{"address", a.address}, {"gateway", a.gateway}, {"family", a.ipv6 ? "ipv6" : "ipv4"}});
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& p : n.ports)
+      ports.push_back({{"hostIP", p.host_ip}, {"hostPort", p.host_port}, {"containerPort", p.container_port},
+                       {"protocol", p.protocol}});
+    nets.push_back({{"network", n.network}, {"interface", n.ifname}, {"mac", n.mac}, {"addresses", addrs},
+                    {"portMappings", ports}, {"state", n.state}});
+  }
+  nlohmann::json pins = nlohmann::json::object();
+  for (const auto& [t, p] : info.pins) pins[t] = p;
+  nlohmann::json helpers = nlohmann::json::array();
+  for (const auto& [k, pid] : info.helpers) helpers.push_back({{"kind", k}, {"pid", pid}});
+  return {{"name", info.name},
+          {"phase", info.phase},
+          {"sandboxKey", info.netns_path},
+          {"userns", info.userns_path},
+          {"idMappings", info.userns_mappings},
+          {"namespaces", pins},
+          {"networks", nets},
+          {"helpers", helpers},
+          {"created", info.created_at}};
+}
+
+PodInfo pod_info(const state::PodState& st) {
+  PodInfo info;
+  info.name = st.pod.name;
+  info.phase = std::string(state::to_string(st.pod.phase));
+  info.netns_path = st.pod.netns_path;
+  info.userns_path = st.pod.userns_path;
+  info.created_at = st.pod.created_at;
+  auto spec = nlohmann::json::parse(st.pod.spec, nullptr, false);
+  if (spec.is_object() && spec.contains("idMappings")) info.userns_mappings = spec["idMappings"];
+  for (const auto& p : st.pins) info.pins.emplace_back(p.type, p.path);
+  for (const auto& h : st.helpers) info.helpers.emplace_back(h.kind, h.pid);
+  for (const auto& a : st.attachments) {
+    NetworkInfo n;
+    n.network = a.network;
+    n.ifname = a.ifname;
+    n.state = a.state == state::RowState::done ? "attached" : "intent";
+    if (!a.result.empty()) {
+      if (auto r = cni::parse_result_text(a.result)) {
+        // The interface inside the pod (sandbox set) named like the attachment; the host-side
+        // veth and the bridge are in the result too.
+        std::optional<int> index;
+        for (size_t i = 0; i < r->interfaces.size(); ++i) {
+          if (r->interfaces[i].name == a.ifname && !r->interfaces[i].sandbox.empty()) {
+            index = static_cast<int>(i);
+            n.mac = r->interfaces[i].mac;
+          }
+        }
+        for (const auto& ip : r->ips) {
+          if (ip.interface && index && *ip.interface != *index) continue;
+          n.addresses.push_back({ip.address, ip.gateway, ip.ipv6()});
+        }
+      }
+    }
+    // Ports are published through the first network.
+    if (a.index == 0) {
+      for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol});
+    }
+    info.networks.push_back(std::move(n));
+  }
+  if (st.attachments.empty() && !st.helpers.empty()) {
+    // Rootless networking: the helper publishes the ports.
+    NetworkInfo n;
+    n.network = st.helpers.front().kind;
+    n.state = st.helpers.front().state == state::RowState::done ? "attached" : "intent";
+    for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol});
+    info.networks.push_back(std::move(n));
+  }
+  return info;
+}
+
+Result<PodInfo> inspect(const PodEnv& env, const std::string& name) {
+  auto doing = fmt::format("inspect pod {}", name);
+  if (auto s = validate_name(name); !s) return fail_with(s, doing);
+  auto store = detail::open_store(env);
+  if (!store) return fail_with(store, doing);
+  auto st = store->load(name);
+  if (!st) {
+    if (st.error().is(Errc::not_found)) return fail(Errc::not_found, fmt::format("{}: no such pod", doing));
+    return fail_with(st, doing);
+  }
+  return pod_info(*st);
+}
+
+Result<std::vector<PodInfo>> list(const PodEnv& env) {
+  auto store = detail::open_store(env);
+  if (!store) return fail_with(store, "list pods");
+  auto all = store->load_all();
+  if (!all) return fail_with(all, "list pods");
+  std::vector<PodInfo> out;
+  out.reserve(all->size());
+  for (const auto& st : *all) out.push_back(pod_info(st));
+  return out;
+}
+
+Result<std::vector<PodNetns>> list_netns(const PodEnv& env) {
+  auto store = detail::open_store(env);
+  if (!store) return fail_with(store, "list pods");
+  auto all = store->load_all();
+  if (!all) return fail_with(all, "list pods");
+  std::vector<PodNetns> out;
+  for (const auto& st : *all) {
+    if (st.pod.phase != state::PodPhase::ready) continue;
+    PodNetns n{st.pod.name, st.pod.netns_path, {}};
+    for (const auto& a : st.attachments) n.ifnames.push_back(a.ifname);
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<nlohmann::json> oci_spec(const PodEnv& env, const std::string& name) {
+  auto st = [&]() -> Result<state::PodState> {
+    auto store = detail::open_store(env);
+    if (!store) return fail(store.error());
+    return store->load(name);
+  }();
+  auto doing = fmt::format("OCI spec of pod {}", name);
+  if (!st) {
+    if (st.error().is(Errc::not_found)) return fail(Errc::not_found, fmt::format("{}: no such pod", doing));
+    return fail_with(st, doing);
+  }
+  if (st->pod.phase != state::PodPhase::ready)
+    return fail(Errc::busy, fmt::format("{}: pod is {}", doing, state::to_string(st->pod.phase)));
+  nlohmann::json namespaces = nlohmann::json::array();
+  // In the table's join order (user first), so the spec reads like one a runtime would write.
+  for (const auto& info : all_namespaces()) {
+    for (const auto& p : st->pins) {
+      if (p.type == info.name) namespaces.push_back({{"type", info.oci_name}, {"path", p.path}});
+    }
+  }
+  nlohmann::json linux_ = {{"namespaces", namespaces}};
+  auto spec = nlohmann::json::parse(st->pod.spec, nullptr, false);
+  if (spec.is_object() && spec.contains("idMappings")) {
+    auto m = detail::mappings_from_json(spec["idMappings"]);
+    if (!m) return fail_with(m, doing);
+    auto j = detail::mappings_to_json(*m);
+    linux_["uidMappings"] = j["uidMappings"];
+    linux_["gidMappings"] = j["gidMappings"];
+  }
+  return nlohmann::json{{"linux", linux_}};
+}
+
+}  // namespace podns::pod

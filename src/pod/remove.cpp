@@ -1,0 +1,151 @@
+// pod rm, rollback of a failed create and crash recovery: one teardown, newest effect first.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "pod/internal.hpp"
+#include "podns/names.hpp"
+#include "podns/pin.hpp"
+#include "podns/rootless/driver.hpp"
+
+namespace podns::pod {
+namespace detail {
+
+Status teardown(const PodEnv& env, state::Store& store, const state::PodState& st, bool force) {
+  const std::string& name = st.pod.name;
+  std::vector<Error> errors;
+  if (st.pod.phase != state::PodPhase::removing) {
+    if (auto s = store.set_pod_phase(name, state::PodPhase::removing); !s) return s;
+  }
+  kill_point("rm.removing");
+
+  for (const auto& h : st.helpers) {
+    if (!h.record.empty()) {
+      auto rec = rootless::record_from_json(h.record);
+      if (!rec) {
+        errors.push_back(Error(rec.error()).context(fmt::format("stop {}", h.kind)));
+        continue;
+      }
+      // stop() checks the start time first: a PID reused by another process is never signalled.
+      if (auto s = rootless::stop(*rec); !s) {
+        errors.push_back(Error(s.error()).context(fmt::format("stop {} (pid {})", h.kind, h.pid)));
+        continue;
+      }
+    }
+    // An intent without a record: the helper may have started before the crash; gc finds it by its
+    // command line (rootless::gc) since no live record names it.
+    if (auto s = store.remove_helper(name, h.kind); !s) errors.push_back(s.error());
+  }
+
+  bool del_failed = false;
+  if (!st.attachments.empty()) {
+    cni::Runtime runtime = make_runtime(env);
+    for (auto it = st.attachments.rbegin(); it != st.attachments.rend(); ++it) {
+      const auto& a = *it;
+      auto doing = fmt::format("DEL network {} ({})", a.network, a.ifname);
+      // The conflist stored at ADD time: DEL works after the config file was edited or deleted.
+      auto net = cni::parse_network_list(a.config);
+      if (!net) {
+        errors.push_back(Error(net.error()).context(doing));
+        del_failed = true;
+        continue;
+      }
+      cni::RuntimeConf rt;
+      rt.container_id = a.container_id;
+      rt.netns = a.netns_path;
+      rt.ifname = a.ifname;
+      rt.capability_args = nlohmann::json::parse(a.runtime_config, nullptr, false);
+      if (!rt.capability_args.is_object()) rt.capability_args = nlohmann::json::object();
+      if (auto s = runtime.del(*net, rt); !s) {
+        errors.push_back(Error(s.error()).context(doing));
+        del_failed = true;
+        continue;
+      }
+      kill_point("rm.deleted");
+      if (auto s = store.remove_attachment(name, a.index); !s) errors.push_back(s.error());
+    }
+  }
+
+  // Keep the netns while a DEL still has to be retried: the plugins clean up inside it.
+  if (!del_failed || force) {
+    // user last: it owns the others.
+    auto pins = st.pins;
+    std::stable_sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) {
+      return (a.type == "user") < (b.type == "user");
+    });
+    for (const auto& p : pins) {
+      auto type = parse_namespace_type(p.type);
+      if (!type) {
+        errors.push_back(Error(type.error()).context(fmt::format("unpin {}", p.path)));
+        continue;
+      }
+      if (auto s = remove_pin(p.path, pin_dir(env.paths, *type)); !s) {
+        errors.push_back(Error(s.error()).context(fmt::format("unpin {}", p.path)));
+        continue;
+      }
+      kill_point("rm.unpinned");
+      if (auto s = store.remove_pin(name, p.type); !s) errors.push_back(s.error());
+    }
+  }
+
+  if (!errors.empty() && !force) {
+    Error first = errors.front();
+    for (size_t i = 1; i < errors.size(); ++i) env.warn(errors[i]);
+    return fail(first.context(fmt::format("remove pod {} (state kept; run pod rm again, or pod rm --force)", name)));
+  }
+  for (const auto& e : errors) env.warn(Error(e).context(fmt::format("remove pod {} (forced)", name)));
+  return store.delete_pod(name);
+}
+
+void recover_crashed(const PodEnv& env, state::Store& store, std::vector<std::string>* cleaned,
+                     std::vector<Error>* errors) {
+  auto pods = store.list_unfinished();
+  if (!pods) {
+    if (errors) errors->push_back(pods.error());
+    else env.warn(pods.error());
+    return;
+  }
+  for (const auto& p : *pods) {
+    // Held: a live operation is on it (not a crash). Free: its operation died; roll it back.
+    auto lock = state::lock_pod(env.paths.locks_dir(), p.name, std::chrono::milliseconds(0));
+    if (!lock) continue;
+    auto st = store.load(p.name);
+    if (!st) continue;  // removed meanwhile
+    auto what = fmt::format("pod {}: {} interrupted, rolled back", p.name,
+                            p.phase == state::PodPhase::creating ? "create" : "rm");
+    if (auto s = teardown(env, store, *st, /*force=*/false); !s) {
+      Error e = Error(s.error()).context(fmt::format("recover pod {}", p.name));
+      if (errors) errors->push_back(e);
+      else env.warn(e);
+      continue;
+    }
+    lock->unlink_and_release();
+    if (cleaned) cleaned->push_back(what);
+  }
+}
+
+}  // namespace detail
+
+Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& options) {
+  auto doing = fmt::format("remove pod {}", name);
+  if (auto s = validate_name(name); !s) return fail_with(s, doing);
+  auto locks = detail::lock_for_operation(env, name);
+  if (!locks) return fail_with(locks, doing);
+  auto store = detail::open_store(env);
+  if (!store) return fail_with(store, doing);
+  detail::recover_crashed(env, *store);
+  auto st = store->load(name);
+  if (!st) {
+    if (st.error().is(Errc::not_found)) {
+      locks->pod.unlink_and_release();
+      if (options.force) return {};
+      return fail(Errc::not_found, fmt::format("{}: no such pod", doing));
+    }
+    return fail_with(st, doing);
+  }
+  if (auto s = detail::teardown(env, *store, *st, options.force); !s) return s;
+  locks->pod.unlink_and_release();
+  return {};
+}
+
+}  // namespace podns::pod
