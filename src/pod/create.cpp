@@ -1,11 +1,15 @@
 // pod create: validate and resolve everything first, then take the locks and record the pod, then
 // each side effect between an intent row and its commit; roll back on any failure.
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <cstdio>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -54,6 +58,21 @@ Status apply_sysctls(const std::string& netns_path, const std::vector<std::pair<
       if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
         return fail_errno(fmt::format("set sysctl {}={}", key, value));
     }
+    return {};
+  });
+}
+
+// A new netns has only `lo`, and down: containers expect 127.0.0.1 to work (podman and
+// containerd bring it up too, through the CNI loopback plugin).
+Status bring_up_loopback(const std::string& netns_path) {
+  return run_in_namespace_path(netns_path, NamespaceType::net, []() -> Status {
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return fail_errno("socket");
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, IFNAMSIZ, "lo");
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) return fail_errno("get flags of lo");
+    ifr.ifr_flags |= IFF_UP;
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) return fail_errno("bring up lo");
     return {};
   });
 }
@@ -162,6 +181,7 @@ struct Creator {
     if (auto s = pin_namespaces(); !s) return s;
     auto pod = store.get_pod(o.name);
     if (!pod) return fail(pod.error());
+    if (auto s = bring_up_loopback(pod->netns_path); !s) return fail_with(s, "pod netns");
     if (!o.rootless_net.empty()) {
       if (auto s = start_rootless(pod->netns_path, pod->userns_path); !s) return s;
     } else {

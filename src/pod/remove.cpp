@@ -4,12 +4,23 @@
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
+#include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
 #include "podns/pin.hpp"
 #include "podns/rootless/driver.hpp"
 
 namespace podns::pod {
 namespace detail {
+namespace {
+
+bool uses_bridge_ipmasq(const cni::NetworkConfigList& net) {
+  for (const auto& p : net.plugins) {
+    if (p.type == "bridge" && p.raw.is_object() && p.raw.value("ipMasq", false)) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 Status teardown(const PodEnv& env, state::Store& store, const state::PodState& st, bool force) {
   const std::string& name = st.pod.name;
@@ -38,6 +49,11 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
   }
 
   bool del_failed = false;
+  bool netns_gone = false;
+  if (!st.pod.netns_path.empty()) {
+    auto live = pin_is_live(st.pod.netns_path);
+    netns_gone = live && !*live;
+  }
   if (!st.attachments.empty()) {
     cni::Runtime runtime = make_runtime(env);
     for (auto it = st.attachments.rbegin(); it != st.attachments.rend(); ++it) {
@@ -62,6 +78,9 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
         continue;
       }
       kill_point("rm.deleted");
+      if (netns_gone && uses_bridge_ipmasq(*net)) {
+        if (auto m = remove_leaked_ipmasq(a.network, a.container_id); !m) env.warn(m.error());
+      }
       if (auto s = store.remove_attachment(name, a.index); !s) errors.push_back(s.error());
     }
   }
