@@ -29,6 +29,7 @@ struct SlirpFeatures {
   bool userns_path = false;         // --userns-path
   bool disable_host_loopback = false;
   bool mtu = false;
+  bool may_sandbox = false;         // we hold CAP_SYS_ADMIN, which the sandbox needs
 };
 Result<SlirpFeatures> probe_slirp4netns(const std::string& binary);
 

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <mutex>
 
@@ -54,6 +55,17 @@ bool socket_in_use(const std::string& path) {
   return connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
+// CAP_SYS_ADMIN (bit 21) in our effective set, from /proc/self/status.
+bool have_cap_sys_admin() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("CapEff:", 0) != 0) continue;
+    uint64_t caps = std::stoull(line.substr(7), nullptr, 16);
+    return caps & (uint64_t{1} << 21);
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<SlirpFeatures> probe_slirp4netns(const std::string& binary) {
@@ -72,6 +84,7 @@ Result<SlirpFeatures> probe_slirp4netns(const std::string& binary) {
   f.userns_path = help->find("--userns-path") != std::string::npos;
   f.disable_host_loopback = help->find("--disable-host-loopback") != std::string::npos;
   f.mtu = help->find("--mtu") != std::string::npos;
+  f.may_sandbox = have_cap_sys_admin();
   if (!f.netns_type)
     return fail(Errc::unsupported, binary + " has no --netns-type (slirp4netns >= 0.4 is needed to join a pinned netns)");
   std::lock_guard lock(mu);
@@ -86,7 +99,10 @@ std::vector<std::string> slirp4netns_argv(const std::string& binary, const Rootl
   if (features.mtu) argv.push_back(fmt::format("--mtu={}", req.mtu));
   // Without it 10.0.2.2 reaches every service bound to the host's 127.0.0.1.
   if (!req.allow_host_loopback && features.disable_host_loopback) argv.push_back("--disable-host-loopback");
-  if (features.sandbox) argv.push_back("--enable-sandbox");
+  // The sandbox unshares a mount namespace and pivots root: it needs CAP_SYS_ADMIN, which podman
+  // has inside its rootless user namespace but a plain user on the host does not ("parent
+  // failed"). Seccomp needs no privilege.
+  if (features.sandbox && features.may_sandbox) argv.push_back("--enable-sandbox");
   if (features.seccomp) argv.push_back("--enable-seccomp");
   argv.push_back(fmt::format("--ready-fd={}", ready_fd));
   if (exit_fd >= 0) argv.push_back(fmt::format("--exit-fd={}", exit_fd));

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -78,7 +79,7 @@ TEST(Slirp4netns, ArgvHasPodmansFlags) {
   RootlessNetRequest req;
   req.netns_path = "/run/user/1000/netns/web";
   req.userns_path = "/proc/42/ns/user";
-  detail::SlirpFeatures all{true, true, true, true, true, true};
+  detail::SlirpFeatures all{true, true, true, true, true, true, true};
   auto argv = detail::slirp4netns_argv("/usr/bin/slirp4netns", req, all, "/run/x.sock", 3, 4);
   std::vector<std::string> want{"/usr/bin/slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
                                 "--enable-sandbox", "--enable-seccomp", "--ready-fd=3", "--exit-fd=4",
@@ -88,11 +89,16 @@ TEST(Slirp4netns, ArgvHasPodmansFlags) {
   // Without the probed features and with host loopback allowed, the flags are left out.
   req.allow_host_loopback = true;
   req.userns_path.clear();
-  detail::SlirpFeatures old{false, false, true, false, true, true};
+  detail::SlirpFeatures old{false, false, true, false, true, true, false};
   argv = detail::slirp4netns_argv("slirp4netns", req, old, "/run/x.sock", 3, -1);
   want = {"slirp4netns", "--configure", "--mtu=65520", "--ready-fd=3", "--api-socket", "/run/x.sock",
           "--netns-type=path", "/run/user/1000/netns/web", "tap0"};
   EXPECT_EQ(argv, want);
+  // A plain user (no CAP_SYS_ADMIN) gets seccomp but not the sandbox, which would fail to start.
+  detail::SlirpFeatures user{true, true, true, true, true, true, false};
+  argv = detail::slirp4netns_argv("slirp4netns", req, user, "/run/x.sock", 3, -1);
+  EXPECT_EQ(std::count(argv.begin(), argv.end(), "--enable-sandbox"), 0);
+  EXPECT_EQ(std::count(argv.begin(), argv.end(), "--enable-seccomp"), 1);
 }
 
 // Item 5: root, a netns owned by the initial user namespace, no bridge: the published port works.
