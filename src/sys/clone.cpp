@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "podns/process.hpp"
+#include "sys/clone_raw.hpp"
 
 namespace podns {
 namespace {
@@ -63,3 +64,18 @@ Result<ChildProcess> clone_process(const CloneOptions& options, ChildFn fn, void
 }
 
 }  // namespace podns
+
+namespace podns::sys {
+
+long raw_clone(uint64_t flags, bool force_fallback) noexcept {
+  if (!force_fallback && have_clone3()) {
+    clone_args args{};
+    args.flags = flags;
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0 || errno != ENOSYS) return pid;
+  }
+  return ::syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr, nullptr, 0);
+}
+
+}  // namespace podns::sys

@@ -1,0 +1,136 @@
+// spawn(): turn a SpawnRequest into a helper plan (namespaces opened and type-checked up front,
+// PATH resolved, all in the parent) and run it; plus the ownership check runtimes trip over.
+#include "podns/spawn.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "ns/spawn_helper.hpp"
+#include "podns/namespace.hpp"
+
+namespace podns {
+namespace {
+
+std::vector<std::string> exec_candidates(const std::string& prog) {
+  if (prog.find('/') != std::string::npos) return {prog};
+  const char* path = std::getenv("PATH");
+  std::string p = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= p.size()) {
+    auto colon = p.find(':', start);
+    std::string dir = p.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    out.push_back((dir.empty() ? std::string(".") : dir) + "/" + prog);
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ChildProcess> spawn(const SpawnRequest& req) {
+  if (req.argv.empty() || req.argv[0].empty()) return fail(Errc::invalid_argument, "spawn: no command");
+  detail::HelperSpec spec;
+  const NamespaceRequest* by_type[8] = {};
+  for (const auto& r : req.namespaces) {
+    auto idx = static_cast<size_t>(r.type);
+    if (by_type[idx])
+      return fail(Errc::invalid_argument, fmt::format("spawn: {} namespace given twice", to_string(r.type)));
+    by_type[idx] = &r;
+  }
+  // The table order: user, pid, uts, ipc, net, cgroup, mnt, time.
+  for (const auto& info : all_namespaces()) {
+    const NamespaceRequest* r = by_type[static_cast<size_t>(info.type)];
+    if (!r) continue;
+    if (r->path.empty()) {
+      if (info.type == NamespaceType::user) spec.create_user = true;
+      else spec.create_flags |= static_cast<uint64_t>(info.clone_flag);
+    } else {
+      auto ns = Namespace::open_path(r->path, info.type);
+      if (!ns) return fail_with(ns, fmt::format("spawn: {} namespace", info.name));
+      if (info.type == NamespaceType::user) {
+        // setns() into the user namespace we are already in fails with EINVAL: nothing to do.
+        auto cur = Namespace::open_current(NamespaceType::user);
+        if (cur && *cur == *ns) continue;
+      }
+      spec.joins.push_back(std::move(*ns));
+      spec.join_paths.push_back(r->path);
+    }
+    if (info.type == NamespaceType::pid || info.type == NamespaceType::time) spec.fork_last = true;
+  }
+  if (spec.create_user) {
+    if (req.idmaps.empty())
+      return fail(Errc::invalid_argument, "spawn: a new user namespace needs a uid and a gid map");
+    if (auto s = validate_idmappings(req.idmaps); !s) return fail_with(s, "spawn");
+    if (::geteuid() != 0)
+      if (auto s = check_idmappings_allowed(req.idmaps); !s) return fail_with(s, "spawn");
+    spec.idmaps = req.idmaps;
+  }
+  spec.become_root = req.become_root;
+  spec.argv = req.argv;
+  spec.exec_candidates = exec_candidates(req.argv[0]);
+  spec.env = req.env;
+  spec.fds = req.fds;
+  for (const auto& f : spec.fds)
+    if (f.parent_fd < 0 || f.child_fd < 0)
+      return fail(Errc::invalid_argument, fmt::format("spawn: bad fd mapping {} -> {}", f.parent_fd, f.child_fd));
+  spec.cwd = req.cwd;
+  spec.force_fallback = req.force_fallback;
+  auto r = detail::run_helper(spec);
+  if (!r) return fail_with(r, fmt::format("spawn {}", req.argv[0]));
+  return std::move(r->process);
+}
+
+std::vector<std::string> namespace_ownership_warnings(const std::vector<NamespaceRequest>& set) {
+  std::vector<std::string> warnings;
+  auto user = std::find_if(set.begin(), set.end(), [](auto& r) { return r.type == NamespaceType::user; });
+  if (user == set.end()) return warnings;
+  std::optional<Namespace> userns;
+  if (!user->path.empty()) {
+    auto u = Namespace::open_path(user->path, NamespaceType::user);
+    if (!u) return warnings;  // spawn reports the bad path itself
+    userns.emplace(std::move(*u));
+  }
+  for (const auto& r : set) {
+    if (r.type == NamespaceType::user || r.path.empty()) continue;
+    auto ns = Namespace::open_path(r.path, r.type);
+    if (!ns) continue;
+    auto owner = ns->owner_userns();
+    if (!userns) {
+      // A new user namespace: nothing that exists yet can be owned by it.
+      warnings.push_back(fmt::format(
+          "{} namespace {} is not owned by the new user namespace: joining it from inside fails with EPERM "
+          "(create the set with podns ns add --type user --type {} instead)",
+          to_string(r.type), r.path, to_string(r.type)));
+      continue;
+    }
+    // Owned by the set's user namespace or by one nested inside it is fine; walking up the owner's
+    // parents stops at the top we may see (EPERM).
+    bool owned = false;
+    if (owner) {
+      std::optional<Namespace> cur(std::move(*owner));
+      for (int depth = 0; cur && depth < 33; ++depth) {
+        if (*cur == *userns) {
+          owned = true;
+          break;
+        }
+        auto parent = cur->parent();
+        if (!parent) break;
+        cur.emplace(std::move(*parent));
+      }
+    }
+    if (!owned)
+      warnings.push_back(fmt::format(
+          "{} namespace {} is not owned by user namespace {}: a runtime joining both fails "
+          "(runc: \"failed to setns into {} namespace: Operation not permitted\") and cannot mount sysfs",
+          to_string(r.type), r.path, user->path, to_string(r.type)));
+  }
+  return warnings;
+}
+
+}  // namespace podns

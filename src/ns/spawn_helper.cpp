@@ -1,0 +1,377 @@
+// The helper child: executes a HelperSpec step by step (see spawn.hpp for the order and why), and
+// the parent side that drives it. Child code below the "child side" line uses raw syscalls only.
+#include "ns/spawn_helper.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sys/clone_raw.hpp"
+
+extern char** environ;
+
+namespace podns::detail {
+namespace {
+
+enum MsgKind : int32_t { kNeedMaps = 1, kReady, kError, kGrandchild };
+enum Stage : int32_t {
+  kStageRelocate,
+  kStageJoin,
+  kStageCreateUser,
+  kStageMapsWait,
+  kStageSetgroups,
+  kStageSetgid,
+  kStageSetuid,
+  kStageUnshare,
+  kStageMountPrivate,
+  kStageSysctlOpen,
+  kStageSysctlWrite,
+  kStageFork,
+  kStageFds,
+  kStageCwd,
+  kStageExec,
+};
+
+struct Msg {
+  int32_t kind;
+  int32_t stage;
+  int32_t index;
+  int32_t err;
+  int32_t pid;
+};
+
+struct ChildJoin {
+  int fd;
+  int nstype;
+  bool user;
+  bool done;
+};
+
+struct ChildSysctl {
+  const char* path;
+  const char* value;
+  size_t len;
+};
+
+// Plain data for the child, pointing into storage the parent keeps alive until the clone.
+struct ChildPlan {
+  int sock;
+  int fd_floor;  // relocate our own fds above every target fd
+  ChildJoin joins[8];
+  int njoins;
+  bool join_user;
+  bool create_user;
+  int create_flags;
+  const char* mnt_private_dir;
+  bool become_root;
+  const ChildSysctl* sysctls;
+  int nsysctls;
+  bool pause;
+  char* const* argv;
+  char* const* envp;
+  const char* const* candidates;
+  int ncandidates;
+  const FdMapping* fds;
+  int* fd_tmp;
+  int nfds;
+  const char* cwd;
+  bool fork_last;
+  bool force_fallback;
+};
+
+// ---- child side: async-signal-safe from here to the end of child_main -----------------------------
+
+void child_send(int sock, const Msg& m) {
+  while (::send(sock, &m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+}
+
+[[noreturn]] void child_fail(const ChildPlan& p, int stage, int index, int err) {
+  child_send(p.sock, Msg{kError, stage, index, err, 0});
+  ::_exit(127);
+}
+
+// Wait for the parent's go-ahead; EOF means the parent gave up (or died): leave quietly.
+void child_wait_ack(const ChildPlan& p) {
+  char c;
+  for (;;) {
+    ssize_t n = ::recv(p.sock, &c, 1, 0);
+    if (n == 1) return;
+    if (n < 0 && errno == EINTR) continue;
+    ::_exit(1);
+  }
+}
+
+int join_pass(ChildPlan& p, bool user_pass, bool last_pass) {
+  for (int i = 0; i < p.njoins; ++i) {
+    ChildJoin& j = p.joins[i];
+    if (j.done || j.user != user_pass) continue;
+    if (::setns(j.fd, j.nstype) == 0) {
+      j.done = true;
+    } else if (last_pass || (errno != EPERM && errno != EACCES)) {
+      child_fail(p, kStageJoin, i, errno);
+    }
+  }
+  return 0;
+}
+
+int child_main(void* arg) {
+  ChildPlan& p = *static_cast<ChildPlan*>(arg);
+  // Our socket must survive the fd shuffle of step 6: move it above every target fd.
+  int hi = ::fcntl(p.sock, F_DUPFD_CLOEXEC, p.fd_floor);
+  if (hi < 0) child_fail(p, kStageRelocate, 0, errno);
+  p.sock = hi;
+  // 1. Namespaces by path, except user; with a user namespace to join, EPERM is retried after it.
+  join_pass(p, false, !p.join_user);
+  // 2. The user namespace: join it, or create it and let the parent write the maps.
+  if (p.join_user) {
+    join_pass(p, true, true);
+    join_pass(p, false, true);  // 3. what needed the user namespace's privileges
+  } else if (p.create_user) {
+    if (::unshare(CLONE_NEWUSER) < 0) child_fail(p, kStageCreateUser, 0, errno);
+    child_send(p.sock, Msg{kNeedMaps, 0, 0, 0, 0});
+    child_wait_ack(p);
+  }
+  if ((p.join_user || p.create_user) && p.become_root) {
+    // Without setgroups allowed this fails with EPERM; the supplementary groups are then the
+    // overflow gid anyway, as with nsenter.
+    if (::setgroups(0, nullptr) < 0 && errno != EPERM) child_fail(p, kStageSetgroups, 0, errno);
+    if (::setresgid(0, 0, 0) < 0) child_fail(p, kStageSetgid, 0, errno);
+    if (::setresuid(0, 0, 0) < 0) child_fail(p, kStageSetuid, 0, errno);
+  }
+  // 4. New namespaces, owned by the user namespace we are in now.
+  if (p.create_flags && ::unshare(p.create_flags) < 0) child_fail(p, kStageUnshare, 0, errno);
+  if (p.mnt_private_dir && ::mount("", p.mnt_private_dir, nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
+    child_fail(p, kStageMountPrivate, 0, errno);
+  // /proc/sys/net, /proc/sys/kernel/hostname, ... show the writer's own namespaces.
+  for (int i = 0; i < p.nsysctls; ++i) {
+    int fd = ::open(p.sysctls[i].path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) child_fail(p, kStageSysctlOpen, i, errno);
+    if (::write(fd, p.sysctls[i].value, p.sysctls[i].len) < 0) child_fail(p, kStageSysctlWrite, i, errno);
+    ::close(fd);
+  }
+  if (p.pause) {
+    child_send(p.sock, Msg{kReady, 0, 0, 0, 0});
+    char c;
+    while (::recv(p.sock, &c, 1, 0) != 0 && errno == EINTR) {}
+    ::_exit(0);
+  }
+  // 5. pid and time namespaces apply to children: the program runs in a grandchild, which
+  // CLONE_PARENT makes the caller's own child so the caller waits for it.
+  if (p.fork_last) {
+    long pid = sys::raw_clone(CLONE_PARENT, p.force_fallback);
+    if (pid < 0) child_fail(p, kStageFork, 0, errno);
+    if (pid > 0) {
+      child_send(p.sock, Msg{kGrandchild, 0, 0, 0, static_cast<int32_t>(pid)});
+      ::_exit(0);
+    }
+  }
+  // 6. fds: first out of the way (sources may collide with targets), then into place; dup2
+  // clears close-on-exec on the target.
+  for (int i = 0; i < p.nfds; ++i) {
+    p.fd_tmp[i] = ::fcntl(p.fds[i].parent_fd, F_DUPFD_CLOEXEC, p.fd_floor);
+    if (p.fd_tmp[i] < 0) child_fail(p, kStageFds, i, errno);
+  }
+  for (int i = 0; i < p.nfds; ++i)
+    if (::dup2(p.fd_tmp[i], p.fds[i].child_fd) < 0) child_fail(p, kStageFds, i, errno);
+  if (p.cwd && ::chdir(p.cwd) < 0) child_fail(p, kStageCwd, 0, errno);
+  int err = ENOENT;
+  for (int i = 0; i < p.ncandidates; ++i) {
+    ::execve(p.candidates[i], p.argv, p.envp);
+    // Like execvp: report the most telling error (EACCES beats ENOENT from an earlier dir).
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+  }
+  child_fail(p, kStageExec, 0, err);
+}
+
+// ---- parent side ----------------------------------------------------------------------------------
+
+std::string stage_text(const HelperSpec& spec, const Msg& m) {
+  switch (m.stage) {
+    case kStageRelocate: return "move helper socket";
+    case kStageJoin:
+      if (m.index >= 0 && static_cast<size_t>(m.index) < spec.joins.size())
+        return fmt::format("join {} namespace {}", to_string(spec.joins[m.index].type()), spec.join_paths[m.index]);
+      return "join namespace";
+    case kStageCreateUser: return "create user namespace";
+    case kStageMapsWait: return "wait for id maps";
+    case kStageSetgroups: return "drop supplementary groups in the user namespace";
+    case kStageSetgid:
+      return m.err == EINVAL ? "become gid 0 in the user namespace (gid 0 is not mapped)"
+                             : "become gid 0 in the user namespace";
+    case kStageSetuid:
+      return m.err == EINVAL ? "become uid 0 in the user namespace (uid 0 is not mapped)"
+                             : "become uid 0 in the user namespace";
+    case kStageUnshare: {
+      std::string names;
+      for (const auto& info : all_namespaces())
+        if (spec.create_flags & static_cast<uint64_t>(info.clone_flag))
+          names += fmt::format("{}{}", names.empty() ? "" : ",", info.name);
+      return fmt::format("create namespaces {}", names);
+    }
+    case kStageMountPrivate: return fmt::format("make {} private in the new mount namespace", spec.mnt_private_dir);
+    case kStageSysctlOpen:
+    case kStageSysctlWrite:
+      if (m.index >= 0 && static_cast<size_t>(m.index) < spec.sysctls.size())
+        return fmt::format("set sysctl {}={} ({})", spec.sysctls[m.index].key, spec.sysctls[m.index].value,
+                           spec.sysctls[m.index].path);
+      return "set sysctl";
+    case kStageFork: return "fork into the new pid/time namespace";
+    case kStageFds:
+      if (m.index >= 0 && static_cast<size_t>(m.index) < spec.fds.size())
+        return fmt::format("pass fd {} as {}", spec.fds[m.index].parent_fd, spec.fds[m.index].child_fd);
+      return "pass fds";
+    case kStageCwd: return fmt::format("chdir {}", spec.cwd);
+    case kStageExec: return fmt::format("exec {}", spec.argv.empty() ? "" : spec.argv[0]);
+  }
+  return "helper";
+}
+
+// Receive one message; 0 bytes means every copy of the child's end is closed (exec or exit).
+Result<ssize_t> recv_msg(int sock, Msg& m) {
+  // The helper does only a few syscalls per step; newuidmap runs in the parent. A minute without a
+  // message means something is badly wrong (a frozen cgroup, a stuck NFS cwd): give up clearly.
+  pollfd pfd{sock, POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&pfd, 1, 60'000);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return fail_errno("poll helper socket");
+    if (r == 0) return fail(Errc::timed_out, "helper did not answer within 60s");
+    break;
+  }
+  for (;;) {
+    ssize_t n = ::recv(sock, &m, sizeof m, 0);
+    if (n >= 0) {
+      if (n != 0 && n != static_cast<ssize_t>(sizeof m)) return fail(Errc::corrupt, "helper sent a short message");
+      return n;
+    }
+    if (errno == EINTR) continue;
+    return fail_errno("read helper socket");
+  }
+}
+
+}  // namespace
+
+Result<HelperResult> run_helper(HelperSpec& spec) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail_errno("helper socketpair");
+  UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+
+  // Everything the child touches is built here, before the clone.
+  ChildPlan plan{};
+  plan.sock = child_sock.get();
+  plan.fd_floor = 3;
+  for (const auto& f : spec.fds) plan.fd_floor = std::max(plan.fd_floor, f.child_fd + 1);
+  if (spec.joins.size() > 8) return fail(Errc::invalid_argument, "more than 8 namespaces to join");
+  for (size_t i = 0; i < spec.joins.size(); ++i) {
+    const Namespace& ns = spec.joins[i];
+    plan.joins[i] = {ns.fd().get(), ns.info().clone_flag, ns.type() == NamespaceType::user, false};
+    if (ns.type() == NamespaceType::user) plan.join_user = true;
+  }
+  plan.njoins = static_cast<int>(spec.joins.size());
+  plan.create_user = spec.create_user;
+  plan.create_flags = static_cast<int>(spec.create_flags);
+  plan.become_root = spec.become_root;
+  plan.mnt_private_dir = spec.mnt_private_dir.empty() ? nullptr : spec.mnt_private_dir.c_str();
+  std::vector<ChildSysctl> sysctls;
+  for (const auto& s : spec.sysctls) sysctls.push_back({s.path.c_str(), s.value.c_str(), s.value.size()});
+  plan.sysctls = sysctls.data();
+  plan.nsysctls = static_cast<int>(sysctls.size());
+  plan.pause = spec.pause;
+  std::vector<char*> argv, envp;
+  std::vector<std::string> env_storage;
+  std::vector<const char*> candidates;
+  std::vector<int> fd_tmp(spec.fds.size(), -1);
+  if (!spec.pause) {
+    for (auto& a : spec.argv) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (spec.env) {
+      env_storage = *spec.env;
+      for (auto& e : env_storage) envp.push_back(e.data());
+      envp.push_back(nullptr);
+      plan.envp = envp.data();
+    } else {
+      plan.envp = environ;
+    }
+    plan.argv = argv.data();
+    for (const auto& c : spec.exec_candidates) candidates.push_back(c.c_str());
+    plan.candidates = candidates.data();
+    plan.ncandidates = static_cast<int>(candidates.size());
+    plan.fds = spec.fds.data();
+    plan.fd_tmp = fd_tmp.data();
+    plan.nfds = static_cast<int>(spec.fds.size());
+    plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+    plan.fork_last = spec.fork_last;
+  }
+  plan.force_fallback = spec.force_fallback;
+
+  CloneOptions opts;
+  opts.force_fallback = spec.force_fallback;
+  auto child = clone_process(opts, child_main, &plan);
+  if (!child) return fail_with(child, "start helper");
+  child_sock.reset();
+  HelperResult out;
+  out.process = std::move(*child);
+  // Our unreaped child: its pid cannot name anyone else while we hold it.
+  std::string proc_path = fmt::format("/proc/{}", out.process.pid());
+  out.proc_dir = UniqueFd(::open(proc_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!out.proc_dir) return fail_errno("open " + proc_path);
+
+  for (;;) {
+    Msg m{};
+    auto n = recv_msg(parent_sock.get(), m);
+    if (!n) return fail(n.error());
+    if (*n == 0) {
+      if (spec.pause) {
+        auto code = out.process.wait();
+        return fail(Errc::process_exited,
+                    fmt::format("helper {} exited (status {}) before its namespaces were ready", out.process.pid(),
+                                code ? *code : -1));
+      }
+      return out;  // exec succeeded: the exec closed the last copy of the child's socket
+    }
+    switch (m.kind) {
+      case kNeedMaps: {
+        if (auto s = write_idmappings(out.proc_dir.view(), out.process.pid(), spec.idmaps); !s)
+          return fail(Error(s.error()).context("write id maps of the new user namespace"));
+        char go = 1;
+        if (::send(parent_sock.get(), &go, 1, MSG_NOSIGNAL) < 0) return fail_errno("wake helper");
+        break;
+      }
+      case kError:
+        return fail_errno(m.err, stage_text(spec, m));
+      case kGrandchild: {
+        // The intermediate is done; the grandchild (ours through CLONE_PARENT, unreaped, so the
+        // pid is stable) is the process the caller gets.
+        pid_t gpid = m.pid;
+        (void)out.process.wait();
+        auto pidfd = pidfd_open(gpid);
+        if (!pidfd && !pidfd.error().is(Errc::unsupported)) {
+          ChildProcess orphan(gpid, UniqueFd());  // killed and reaped on return
+          return fail_with(pidfd, "track the process in the new pid namespace");
+        }
+        out.process = ChildProcess(gpid, pidfd ? std::move(*pidfd) : UniqueFd());
+        out.proc_dir.reset();
+        break;
+      }
+      case kReady:
+        if (spec.pause) {
+          out.sock = std::move(parent_sock);
+          return out;
+        }
+        return fail(Errc::corrupt, "helper: unexpected ready message");
+      default:
+        return fail(Errc::corrupt, "helper: unknown message");
+    }
+  }
+}
+
+}  // namespace podns::detail
