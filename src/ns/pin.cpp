@@ -172,13 +172,13 @@ Status remove_pin(const std::string& pin_path, const std::string& base_dir) {
   }
   for (attempt = 0;; ++attempt) {
     if (::unlink(pin_path.c_str()) == 0 || errno == ENOENT) return {};
-    // EBUSY: the file is still a mount point in another mount namespace that does not receive
-    // our unmounts (a private copy of the pin dir, e.g. a container that bound /run privately).
+    // EBUSY: the file is still a mount point in our mount namespace: something that is no
+    // namespace was mounted over the pin. (A mount of it in another mount namespace does not
+    // block unlink since Linux 3.18; the kernel detaches those lazily.)
     if (errno != EBUSY || attempt >= kBusyRetries) break;
     short_sleep(attempt);
   }
-  if (errno == EBUSY)
-    return fail_errno(EBUSY, what + ": still mounted in another mount namespace (unlink)");
+  if (errno == EBUSY) return fail_errno(EBUSY, what + ": something else is mounted on it (unlink)");
   return fail_errno(what + ": unlink");
 }
 

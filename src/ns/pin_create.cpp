@@ -5,10 +5,13 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "ns/pidns_holder.hpp"
 #include "ns/pin_internal.hpp"
 #include "podns/names.hpp"
 #include "podns/pin.hpp"
@@ -17,13 +20,23 @@
 namespace podns {
 namespace {
 
+// Remove one pin; a pid namespace pin made by podns also takes its holder init down with it.
+Status remove_one(const Paths& paths, NamespaceType type, const std::string& path) {
+  if (type == NamespaceType::pid) {
+    if (auto ns = Namespace::open_path(path, NamespaceType::pid)) {
+      if (auto st = detail::stop_pidns_holder(*ns); !st) return fail_with(st, "remove pin " + path);
+    }
+  }
+  return remove_pin(path, pin_dir(paths, type));
+}
+
 // Removes the pins created so far unless released: "on any failure nothing is left behind".
 class PinRollback {
  public:
   explicit PinRollback(const Paths& paths) : paths_(paths) {}
   ~PinRollback() {
     for (auto it = pins_.rbegin(); it != pins_.rend(); ++it)
-      (void)remove_pin(it->path, pin_dir(paths_, it->type));
+      (void)remove_one(paths_, it->type, it->path);
   }
   void add(PinnedNamespace pin) { pins_.push_back(std::move(pin)); }
   std::vector<PinnedNamespace> release() { return std::exchange(pins_, {}); }
@@ -122,19 +135,47 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
     if (t == NamespaceType::mnt) mnt_dir = dir;
   }
 
-  Unshared u = unshare_on_thread(types, flags, mnt_dir);
-  if (!u.ok) return fail(std::move(u.error).context(what));
+  // pid needs an init to be pinnable (see pidns_holder.hpp); the rest is unshared on a thread.
+  std::vector<NamespaceType> thread_types;
+  for (NamespaceType t : types)
+    if (t != NamespaceType::pid) thread_types.push_back(t);
+  int thread_flags = flags & ~CLONE_NEWPID;
+  Unshared u;
+  if (!thread_types.empty()) {
+    u = unshare_on_thread(thread_types, thread_flags, mnt_dir);
+    if (!u.ok) return fail(std::move(u.error).context(what));
+  }
+  std::optional<detail::PidnsHolder> holder;
+  struct HolderGuard {
+    std::optional<detail::PidnsHolder>& h;
+    bool keep = false;
+    ~HolderGuard() {
+      if (h && !keep) (void)sys::pidfd_signal(h->pidfd.view(), SIGKILL);
+    }
+  } holder_guard{holder};
+  if (flags & CLONE_NEWPID) {
+    auto h = detail::start_pidns_holder();
+    if (!h) return fail_with(h, what);
+    holder = std::move(*h);
+  }
 
   PinRollback rollback(paths);
-  for (size_t i = 0; i < types.size(); ++i) {
-    NamespaceType t = types[i];
+  size_t next_fd = 0;
+  for (NamespaceType t : types) {
     std::string path = pin_path(paths, t, pin_name);
-    std::string source = fmt::format("/proc/self/fd/{}", u.fds[i].get());
+    std::string source = t == NamespaceType::pid ? fmt::format("/proc/{}/ns/pid", holder->pid)
+                                                 : fmt::format("/proc/self/fd/{}", u.fds[next_fd++].get());
     if (auto st = bind_pin_over_stale(source, path, pin_dir(paths, t)); !st)
       return fail_with(st, fmt::format("{}: pin {}", what, to_string(t)));
     struct stat sst {};
-    ::fstat(u.fds[i].get(), &sst);
+    ::stat(path.c_str(), &sst);
     rollback.add({t, pin_name, path, NamespaceId{sst.st_dev, sst.st_ino}});
+  }
+  if (holder) {
+    // The holder was alive when its pidfd was taken; still alive now means /proc/PID above was it.
+    auto alive = sys::pidfd_is_alive(holder->pidfd.view());
+    if (!alive || !*alive) return fail(Errc::process_exited, what + ": the pid namespace init exited");
+    holder_guard.keep = true;
   }
   return rollback.release();
 }
@@ -196,7 +237,7 @@ Status remove_pinned(const Paths& paths, std::string_view name, std::span<const 
   }
   Status first;
   for (NamespaceType t : types) {
-    auto st = remove_pin(pin_path(paths, t, name), pin_dir(paths, t));
+    auto st = remove_one(paths, t, pin_path(paths, t, name));
     if (!st && first) first = std::move(st);  // keep going: remove what can be removed
   }
   return first;
