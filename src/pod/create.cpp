@@ -134,7 +134,12 @@ struct Creator {
       if (auto s = store.record_attachment_intent(a); !s) return fail_with(s, doing);
       kill_point("create.attach-intent");
       auto result = runtime.add(net, rt);
-      if (!result) return fail_with(result, doing);
+      if (!result) {
+        // Runtime::add has already DELeted the plugins that ran (CNI: every ADD gets a DEL); a
+        // second DEL from our rollback could only fail again on a config the plugin rejects.
+        (void)store.remove_attachment(o.name, static_cast<int>(i));
+        return fail_with(result, doing);
+      }
       kill_point("create.attached");
       auto json = result->to_json();
       if (!json) return fail_with(json, doing);

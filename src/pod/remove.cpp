@@ -6,6 +6,7 @@
 #include "pod/internal.hpp"
 #include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
+#include "podns/cni/cache.hpp"
 #include "podns/pin.hpp"
 #include "podns/rootless/driver.hpp"
 
@@ -75,6 +76,8 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       if (auto s = runtime.del(*net, rt); !s) {
         errors.push_back(Error(s.error()).context(doing));
         del_failed = true;
+        // Forced: forget the attachment everywhere, or gc would retry the failing DEL forever.
+        if (force) (void)cni::ResultCache(env.paths.cni_cache_dir).remove(a.network, a.container_id, a.ifname);
         continue;
       }
       kill_point("rm.deleted");

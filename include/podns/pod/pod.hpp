@@ -33,6 +33,7 @@ struct PodEnv {
   std::vector<std::string> plugin_dirs;
   DefaultNetworkOptions default_network;
   std::chrono::milliseconds lock_timeout{60'000};
+  std::chrono::milliseconds db_busy_timeout{30'000};
   std::chrono::milliseconds plugin_deadline{60'000};
   // Problems that do not fail the operation (a DEL that failed during rm --force or rollback).
   std::function<void(const Error&)> on_warning;
