@@ -40,7 +40,10 @@ struct Sysctl {
 struct UsernsSetRequest {
   Paths paths;
   std::string name;                   // the pin name for every type (validated)
-  std::vector<NamespaceType> types;   // must contain user; any of net, ipc, uts, mnt, cgroup, time, pid
+  // Must contain user; any of net, ipc, uts, mnt, cgroup, time. Not pid (Errc::unsupported): a pid
+  // namespace is reachable for pinning only once it has an init and takes no new process once that
+  // init exits, so it belongs to whatever spawns the pod's init (spawn() with a new pid namespace).
+  std::vector<NamespaceType> types;
   IdMappings idmaps;                  // required
   std::vector<Sysctl> sysctls;        // each needs its namespace type in `types`
   // Test seam: called in the parent once the helper reports ready, before anything is pinned (a

@@ -57,6 +57,7 @@ struct ChildJoin {
 };
 
 struct ChildSysctl {
+  int kind;  // 0: write the /proc/sys file; 1: sethostname(2); 2: setdomainname(2)
   const char* path;
   const char* value;
   size_t len;
@@ -129,6 +130,7 @@ int child_main(void* arg) {
   int hi = ::fcntl(p.sock, F_DUPFD_CLOEXEC, p.fd_floor);
   if (hi < 0) child_fail(p, kStageRelocate, 0, errno);
   p.sock = hi;
+  if (p.mnt_private_dir && ::chdir(p.mnt_private_dir) < 0) child_fail(p, kStageMountPrivate, 0, errno);
   // 1. Namespaces by path, except user; with a user namespace to join, EPERM is retried after it.
   join_pass(p, false, !p.join_user);
   // 2. The user namespace: join it, or create it and let the parent write the maps.
@@ -149,10 +151,22 @@ int child_main(void* arg) {
   }
   // 4. New namespaces, owned by the user namespace we are in now.
   if (p.create_flags && ::unshare(p.create_flags) < 0) child_fail(p, kStageUnshare, 0, errno);
-  if (p.mnt_private_dir && ::mount("", p.mnt_private_dir, nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
-    child_fail(p, kStageMountPrivate, 0, errno);
+  // unshare(CLONE_NEWNS) moved our cwd (the pin dir, entered before the user namespace existed)
+  // to its copy in the new namespace; "." reaches it without a path walk through directories that
+  // belong to host root, which the new user namespace does not map.
+  if (p.mnt_private_dir) {
+    if (::mount("", ".", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0) child_fail(p, kStageMountPrivate, 0, errno);
+    if (::chdir("/") < 0) child_fail(p, kStageMountPrivate, 0, errno);
+  }
   // /proc/sys/net, /proc/sys/kernel/hostname, ... show the writer's own namespaces.
   for (int i = 0; i < p.nsysctls; ++i) {
+    // /proc/sys/kernel/{hostname,domainname} belong to host root, whom a new user namespace does
+    // not map: the syscalls check CAP_SYS_ADMIN over the uts namespace instead.
+    if (p.sysctls[i].kind == 1 && ::sethostname(p.sysctls[i].value, p.sysctls[i].len) < 0)
+      child_fail(p, kStageSysctlWrite, i, errno);
+    if (p.sysctls[i].kind == 2 && ::setdomainname(p.sysctls[i].value, p.sysctls[i].len) < 0)
+      child_fail(p, kStageSysctlWrite, i, errno);
+    if (p.sysctls[i].kind != 0) continue;
     int fd = ::open(p.sysctls[i].path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) child_fail(p, kStageSysctlOpen, i, errno);
     if (::write(fd, p.sysctls[i].value, p.sysctls[i].len) < 0) child_fail(p, kStageSysctlWrite, i, errno);
@@ -282,7 +296,10 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
   plan.become_root = spec.become_root;
   plan.mnt_private_dir = spec.mnt_private_dir.empty() ? nullptr : spec.mnt_private_dir.c_str();
   std::vector<ChildSysctl> sysctls;
-  for (const auto& s : spec.sysctls) sysctls.push_back({s.path.c_str(), s.value.c_str(), s.value.size()});
+  for (const auto& s : spec.sysctls) {
+    int kind = s.path == "/proc/sys/kernel/hostname" ? 1 : s.path == "/proc/sys/kernel/domainname" ? 2 : 0;
+    sysctls.push_back({kind, s.path.c_str(), s.value.c_str(), s.value.size()});
+  }
   plan.sysctls = sysctls.data();
   plan.nsysctls = static_cast<int>(sysctls.size());
   plan.pause = spec.pause;

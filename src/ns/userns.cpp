@@ -41,6 +41,11 @@ Status check_request(const UsernsSetRequest& req) {
     seen |= bit;
     user |= t == NamespaceType::user;
   }
+  if (seen & (1u << static_cast<unsigned>(NamespaceType::pid)))
+    return fail(Errc::unsupported,
+                "a pid namespace cannot be pinned on its own: the kernel opens pid_for_children only once the "
+                "namespace has an init, and refuses new processes after that init exits; create the pid "
+                "namespace when spawning the pod's init (podns ns exec, spawn) instead");
   if (!user)
     return fail(Errc::invalid_argument, "a user-namespace-owned set needs --type user (use create_pinned otherwise)");
   if (req.idmaps.empty())

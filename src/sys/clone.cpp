@@ -41,9 +41,8 @@ Result<ChildProcess> clone_process(const CloneOptions& options, ChildFn fn, void
     clone_args args{};
     args.flags = flags | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-    // With CLONE_PARENT the exit signal goes to our parent; the kernel wants 0 there only for
-    // threads, SIGCHLD is right for both.
-    args.exit_signal = SIGCHLD;
+    // clone3 refuses an exit signal with CLONE_PARENT (the child inherits ours, SIGCHLD).
+    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid == 0) run_child(fn, arg);
     if (pid > 0) return ChildProcess(static_cast<pid_t>(pid), UniqueFd(pidfd));
@@ -71,7 +70,7 @@ long raw_clone(uint64_t flags, bool force_fallback) noexcept {
   if (!force_fallback && have_clone3()) {
     clone_args args{};
     args.flags = flags;
-    args.exit_signal = SIGCHLD;
+    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;  // clone3 wants none with CLONE_PARENT
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid >= 0 || errno != ENOSYS) return pid;
   }
