@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +59,22 @@ class TestNetns {
     return exec(args).out;
   }
   void sysctl(const std::string& setting) const { exec({"sysctl", "-q", "-w", setting}); }
+
+  // The MAC of `dev` as ip prints it, empty when unknown.
+  std::string mac_of(const std::string& dev) const {
+    std::string out = ip_json({"link", "show", "dev", dev});
+    auto pos = out.find("\"address\":\"");
+    return pos == std::string::npos ? std::string() : out.substr(pos + 11, 17);
+  }
+  // Wait (up to 3 s) until `dev` is operationally UP. Right after `ip link set up` a veth has no
+  // carrier yet and its qdisc is still noop: datagrams sent then vanish without being counted.
+  std::string wait_up(const std::string& dev) const {
+    for (int i = 0; i < 300; ++i) {
+      if (ip_json({"link", "show", "dev", dev}).find("\"operstate\":\"UP\"") != std::string::npos) return {};
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return dev + " never came up";
+  }
 
  private:
   std::string path_;
