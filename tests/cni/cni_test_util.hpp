@@ -113,8 +113,8 @@ class Background {
 };
 
 // The nft objects (tables, chains) that exist now; on destruction, rules jumping to chains that
-// appeared since, those chains when empty, and tables that appeared since and are empty are
-// deleted. Real portmap/firewall leave CNI-FORWARD, CNI-HOSTPORT-* & co. behind by design.
+// appeared since, those chains (CNI-* ones even when not empty, others only when empty), and tables
+// that appeared since and are empty are deleted. Real portmap/firewall leave CNI-FORWARD, CNI-HOSTPORT-* & co. behind by design.
 class NftJanitor {
  public:
   NftJanitor() { before_ = objects(); }
@@ -170,7 +170,7 @@ inline void NftJanitor::clean() {
           (dump.find("\"target\":\"" + target + "\"") != std::string::npos))
         jumps_to_new = true;
     }
-    if (jumps_to_new && !new_chains.count(fam + " " + table + " " + chain))
+    if (jumps_to_new)
       run({"nft", "delete", "rule", fam, table, chain, "handle", std::to_string(rl["handle"].get<long>())});
     else
       rules_in[fam + " " + table + " " + chain]++;
@@ -182,7 +182,11 @@ inline void NftJanitor::clean() {
       std::istringstream ss(nc);
       std::string fam, table, chain;
       ss >> fam >> table >> chain;
-      if (rules_in[nc] == 0) run({"nft", "delete", "chain", fam, table, chain});
+      // CNI-* chains that appeared during the test are the plugins' (portmap's CNI-HOSTPORT-MASQ
+      // and -SETMARK keep static rules forever): flush them too.
+      if (chain.rfind("CNI-", 0) == 0) run({"nft", "flush", "chain", fam, table, chain});
+      else if (rules_in[nc] != 0) continue;
+      run({"nft", "delete", "chain", fam, table, chain});
     }
   // New tables that hold no rules any more.
   auto now = objects();
