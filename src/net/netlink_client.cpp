@@ -4,6 +4,8 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include <fcntl.h>
+
 #include <mutex>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "net/netns_socket.hpp"
 #include "net/rtnl_parse.hpp"
 #include "podns/names.hpp"
+#include "podns/namespace.hpp"
 #include "podns/net/client.hpp"
 
 namespace podns::net {
@@ -136,21 +139,29 @@ Result<std::unique_ptr<Client>> open_netlink_client() {
   return std::make_unique<RtnlClient>(std::move(*sock));
 }
 
-Result<std::unique_ptr<Client>> open_netlink_client_in(FdView netns_fd) {
-  if (auto st = detail::check_netns_fd(netns_fd); !st) return fail_with(st, "open rtnetlink socket in netns");
-  auto fd = detail::route_socket_in(netns_fd);
+Result<std::unique_ptr<Client>> open_netlink_client_in(const Namespace& netns) {
+  if (netns.type() != NamespaceType::net)
+    return fail(Errc::wrong_namespace_type, "open rtnetlink socket in netns: not a network namespace");
+  auto fd = detail::route_socket_in(netns.fd());
   if (!fd) return fail_with(fd, "open rtnetlink socket in netns");
   auto sock = NetlinkSocket::adopt(std::move(*fd));
   if (!sock) return fail_with(sock, "open rtnetlink socket in netns");
   return std::make_unique<RtnlClient>(std::move(*sock));
 }
 
-Result<std::unique_ptr<Client>> open_netlink_client_in(const std::string& netns_path) {
-  auto ns = detail::open_netns(netns_path);
+Result<std::unique_ptr<Client>> open_netlink_client_in(FdView netns_fd) {
+  // Borrowed: check a duplicate, so the caller keeps its fd whatever happens.
+  UniqueFd dup(::fcntl(netns_fd.get(), F_DUPFD_CLOEXEC, 0));
+  if (!dup) return fail_errno("open rtnetlink socket in netns: duplicate netns fd");
+  auto ns = Namespace::from_fd(std::move(dup), NamespaceType::net);
   if (!ns) return fail_with(ns, "open rtnetlink socket in netns");
-  auto client = open_netlink_client_in(ns->view());
-  if (!client) return fail_with(client, netns_path);
-  return client;
+  return open_netlink_client_in(*ns);
+}
+
+Result<std::unique_ptr<Client>> open_netlink_client_in(const std::string& netns_path) {
+  auto ns = Namespace::open_path(netns_path, NamespaceType::net);
+  if (!ns) return fail_with(ns, "open rtnetlink socket in netns");
+  return open_netlink_client_in(*ns);
 }
 
 }  // namespace podns::net

@@ -289,7 +289,7 @@ TEST(NetlinkClient, OpenInRefusesWhatIsNotANetworkNamespace) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().sys_errno(), ENOENT);
   EXPECT_EQ(missing.error().message(),
-            "open rtnetlink socket in netns: open " + (dir / "nope") + ": No such file or directory");
+            "open rtnetlink socket in netns: open namespace " + (dir / "nope") + ": No such file or directory");
 }
 
 TEST(NetlinkClient, SocketStaysInItsNetnsForEveryThreadAndTheCallerNeverMoves) {

@@ -6,6 +6,7 @@
 #include "net/netlink_socket.hpp"
 #include "net/netns_socket.hpp"
 #include "netns_fixture.hpp"
+#include "podns/namespace.hpp"
 #include "test_support.hpp"
 
 namespace podns::net::detail {
@@ -49,9 +50,9 @@ TEST(NetlinkSocket, ReaderFailingMidDumpGetsItsErrorAndTheSocketStaysClean) {
   // Enough links that the dump spans several messages (and several recv buffers' worth of skbs).
   for (int i = 0; i < 40; ++i)
     ASSERT_EQ(ns.ip({"link", "add", "a" + std::to_string(i), "type", "veth", "peer", "name", "b" + std::to_string(i)}), "");
-  auto nsfd = open_netns(ns.path());
-  ASSERT_OK(nsfd);
-  auto fd = route_socket_in(nsfd->view());
+  auto netns = Namespace::open_path(ns.path(), NamespaceType::net);
+  ASSERT_OK(netns);
+  auto fd = route_socket_in(netns->fd());
   ASSERT_OK(fd);
   auto sock = NetlinkSocket::adopt(std::move(*fd));
   ASSERT_OK(sock);

@@ -20,6 +20,7 @@
 
 #include "podns/error.hpp"
 #include "podns/fd.hpp"
+#include "podns/namespace.hpp"
 #include "podns/net/types.hpp"
 
 namespace podns::net {
@@ -47,7 +48,8 @@ class Client {
 // file such as /run/netns/web, or /proc/PID/ns/net). Errc::not_a_namespace / wrong_namespace_type
 // when the path is not a network namespace.
 [[nodiscard]] Result<std::unique_ptr<Client>> open_netlink_client_in(const std::string& netns_path);
-// Same, for a netns fd the caller already holds (it is only borrowed).
+// Same, for a netns handle or fd the caller already holds (it is only borrowed).
+[[nodiscard]] Result<std::unique_ptr<Client>> open_netlink_client_in(const Namespace& netns);
 [[nodiscard]] Result<std::unique_ptr<Client>> open_netlink_client_in(FdView netns_fd);
 
 }  // namespace podns::net
