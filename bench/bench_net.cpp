@@ -25,6 +25,7 @@
 
 #include "podns/net/client.hpp"
 #include "podns/net/stats.hpp"
+#include "podns/state/store.hpp"
 
 namespace {
 
@@ -53,6 +54,17 @@ struct PodNamespaces {
         std::fprintf(stderr, "bench_net: setup failed: %s\n", cmd.c_str());
         return;
       }
+    }
+    // The same 100 namespaces as ready pods in a private state store, for the CLI benchmark.
+    auto store = podns::state::Store::open(dir + "/state/podns.db");
+    if (!store) return;
+    for (int i = 0; i < kPods; ++i) {
+      podns::state::PodRecord rec;
+      rec.name = "pod" + std::to_string(i);
+      rec.spec = "{}";
+      if (!store->insert_pod(rec, {}) || !store->set_pod_paths(rec.name, paths[i], "") ||
+          !store->set_pod_phase(rec.name, podns::state::PodPhase::ready))
+        return;
     }
     ok = true;
   }
@@ -164,6 +176,18 @@ void BM_100Pods_IpProcess(benchmark::State& state) {
   per_pod_counter(state, kPods);
 }
 BENCHMARK(BM_100Pods_IpProcess)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// The whole `podns pod stats --json` process over 100 pods: exec, state store, 100 netns opened,
+// dumped and printed as JSON. What a user or a monitoring script calling the CLI pays per round.
+void BM_100Pods_PodnsCliOneShot(benchmark::State& state) {
+  std::string cmd = std::string(PODNS_CLI_PATH) + " --run-dir " + pods->dir + "/run --state-dir " + pods->dir +
+                    "/state pod stats --json > /dev/null";
+  for (auto _ : state) {
+    if (std::system(cmd.c_str()) != 0) return state.SkipWithError("podns pod stats failed");
+  }
+  per_pod_counter(state, kPods);
+}
+BENCHMARK(BM_100Pods_PodnsCliOneShot)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(10);
 
 }  // namespace
 
