@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/pidfd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,7 +33,7 @@ constexpr int kScratchFdBase = 100;  // mapped fds are parked above this before 
 // Runs in the child between clone and execve: raw syscalls only (the parent may be threaded, so
 // no allocation, no locks). Reports an errno through `errpipe` when something fails.
 [[noreturn]] void child_exec(const char* path, char* const* argv, char* const* envp, const FdMap* fds,
-                             size_t nfds, int errpipe) {
+                             size_t nfds, int errpipe, bool private_mounts) {
   auto die = [errpipe](int err) {
     (void)!write(errpipe, &err, sizeof err);
     _exit(127);
@@ -45,6 +46,9 @@ constexpr int kScratchFdBase = 100;  // mapped fds are parked above this before 
   dfl.sa_handler = SIG_DFL;
   for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaction(sig, &dfl, nullptr);
   if (setsid() < 0) die(errno);
+  // We were cloned into a new mount namespace whose mounts are still peers of the host's shared
+  // ones: make them private so nothing the helper unmounts propagates back (see SpawnOptions).
+  if (private_mounts && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) die(errno);
   // Park every source above the targets first so that a source numbered like a target is not
   // clobbered, then dup2 into place (dup2 clears FD_CLOEXEC on the new fd).
   int parked[16];
@@ -72,7 +76,7 @@ constexpr int kScratchFdBase = 100;  // mapped fds are parked above this before 
 }  // namespace
 
 Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::string>& argv,
-                             const std::vector<FdMap>& fds_in) {
+                             const std::vector<FdMap>& fds_in, const SpawnOptions& options) {
   std::vector<FdMap> fds = fds_in;
   UniqueFd devnull;
   if (std::none_of(fds.begin(), fds.end(), [](const FdMap& m) { return m.child_fd == 0; })) {
@@ -96,10 +100,13 @@ Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::str
     const FdMap* fds;
     size_t nfds;
     int errpipe;
-  } child_args{path.c_str(), cargv.data(), environ, fds.data(), fds.size(), err_w.get()};
-  auto child = clone_process({}, [](void* p) -> int {
+    bool private_mounts;
+  } child_args{path.c_str(), cargv.data(), environ, fds.data(), fds.size(), err_w.get(), options.private_mount_ns};
+  CloneOptions clone_options;
+  if (options.private_mount_ns) clone_options.namespace_flags = CLONE_NEWNS;
+  auto child = clone_process(clone_options, [](void* p) -> int {
     auto* a = static_cast<ChildArgs*>(p);
-    child_exec(a->path, a->argv, a->envp, a->fds, a->nfds, a->errpipe);
+    child_exec(a->path, a->argv, a->envp, a->fds, a->nfds, a->errpipe, a->private_mounts);
   }, &child_args);
   if (!child) return fail_with(child, "spawn " + path);
   pid_t pid = child->pid();

@@ -24,6 +24,15 @@ struct FdMap {
   int parent_fd;
 };
 
+struct SpawnOptions {
+  // Start the helper in a mount namespace of its own with every mount private. slirp4netns's
+  // --enable-sandbox (as root) unmounts what it does not need in a new mount namespace; copies of
+  // shared mounts stay peers of the originals, so those unmounts propagate back and remove the
+  // pod's netns pins from the host (the pin dir is shared on purpose, as `ip netns` makes it).
+  // Needs CAP_SYS_ADMIN.
+  bool private_mount_ns = false;
+};
+
 struct Spawned {
   pid_t pid = -1;
   UniqueFd pidfd;
@@ -33,7 +42,7 @@ struct Spawned {
 // outlives the CLI). stdin is /dev/null unless mapped. An exec failure comes back as an error
 // (errno through a CLOEXEC pipe), not as a child that exits 127.
 Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::string>& argv,
-                             const std::vector<FdMap>& fds);
+                             const std::vector<FdMap>& fds, const SpawnOptions& options = {});
 
 // `tool` from PATH (plus /usr/sbin, /sbin), or Errc::not_found naming the Debian package.
 Result<std::string> find_tool(std::string_view tool, std::string_view package);

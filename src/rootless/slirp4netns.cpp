@@ -149,7 +149,9 @@ Result<RootlessNet> start_slirp4netns(const RootlessNetRequest& req) {
   auto argv = slirp4netns_argv(*binary, req, *features, files.api_socket, kReadyFd, exit_r ? kExitFd : -1);
   std::vector<FdMap> fds{{1, log.get()}, {2, log.get()}, {kReadyFd, ready_w.get()}};
   if (exit_r) fds.push_back({kExitFd, exit_r.get()});
-  auto child = spawn_helper(*binary, argv, fds);
+  SpawnOptions spawn_options;
+  spawn_options.private_mount_ns = features->sandbox && features->may_sandbox;
+  auto child = spawn_helper(*binary, argv, fds, spawn_options);
   if (!child) return std::unexpected(child.error());
   ready_w.reset();
   exit_r.reset();

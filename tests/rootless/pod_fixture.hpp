@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -118,6 +119,12 @@ class NsHolder {
   std::string error_;
 };
 
+// Join the netns at `path` (a pin): for a server in a pod made by the CLI.
+inline bool enter_netns(const std::string& path) {
+  UniqueFd n(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return n && setns(n.get(), CLONE_NEWNET) == 0;
+}
+
 // Listen on addr:port (TCP), return the socket; port 0 picks one (see bound_port()).
 inline UniqueFd listen_tcp(const char* addr, uint16_t port) {
   UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -153,16 +160,19 @@ inline int serve_forever(int listener, const char* greeting) {
   }
 }
 
-// A TCP server in a child process: on the host, or inside `holder`'s namespaces.
+// A TCP server in a child process: on the host, inside `holder`'s namespaces, or wherever
+// `enter` (run in the child) puts it.
 class Server {
  public:
   Server(const NsHolder* holder, const char* addr, uint16_t port, std::string greeting)
+      : Server([holder] { return !holder || holder->enter(); }, addr, port, std::move(greeting)) {}
+  Server(std::function<bool()> enter, const char* addr, uint16_t port, std::string greeting)
       : greeting_(std::move(greeting)) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) return;
     UniqueFd r(p[0]), w(p[1]);
     auto fn = [&]() -> int {
-      if (holder && !holder->enter()) return 3;
+      if (!enter()) return 3;
       UniqueFd l = listen_tcp(addr, port);
       if (!l) return 4;
       uint16_t got = bound_port(l.view());

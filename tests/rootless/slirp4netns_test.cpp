@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/un.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -140,6 +143,44 @@ TEST(Slirp4netns, PublishedPortReachesServerInUsernsOwnedNetns) {
   auto got = podns::test::fetch("127.0.0.1", host_port);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(*got, "hello from the userns pod\n");
+}
+
+bool is_mountpoint(const std::string& path) {
+  std::ifstream mi("/proc/self/mountinfo");
+  for (std::string line; std::getline(mi, line);) {
+    std::istringstream ls(line);
+    std::string id, parent, devno, root, mountpoint;
+    ls >> id >> parent >> devno >> root >> mountpoint;
+    if (mountpoint == path) return true;
+  }
+  return false;
+}
+
+// The pod layer pins netns in a dir that is a shared mount of itself (as `ip netns` does).
+// slirp4netns's sandbox (root) unmounts in its own mount namespace; without a private mount
+// namespace of its own those unmounts propagated back and the pod's pins vanished.
+TEST(Slirp4netns, SandboxLeavesSharedPinsAlone) {
+  REQUIRE_SLIRP();
+  TempDir dir("slirp");
+  NsHolder holder(PodUserns::none);
+  ASSERT_TRUE(holder.ok()) << holder.error();
+  std::string pins = dir / "pins", pin = dir / "pins/web";
+  fs::create_directories(pins);
+  ASSERT_EQ(mount(pins.c_str(), pins.c_str(), nullptr, MS_BIND, nullptr), 0);
+  ASSERT_EQ(mount(nullptr, pins.c_str(), nullptr, MS_PRIVATE, nullptr), 0);
+  ASSERT_EQ(mount(nullptr, pins.c_str(), nullptr, MS_SHARED, nullptr), 0);
+  std::ofstream(pin).close();
+  ASSERT_EQ(mount(holder.netns_path().c_str(), pin.c_str(), nullptr, MS_BIND, nullptr), 0);
+  auto req = request_for(holder, dir, "web");
+  req.netns_path = pin;
+  auto net = start_rootless_net(req);
+  ASSERT_OK(net);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the sandbox is set up after ready
+  EXPECT_TRUE(is_mountpoint(pin)) << "starting slirp4netns unmounted the pod's netns pin";
+  EXPECT_EQ(podns::test::ns_inode(pin), podns::test::ns_inode(holder.netns_path()));
+  EXPECT_OK(net->stop());
+  umount2(pin.c_str(), MNT_DETACH);
+  umount2(pins.c_str(), MNT_DETACH);
 }
 
 TEST(Slirp4netns, AddListRemoveForwardsThroughTheApi) {
