@@ -59,6 +59,10 @@ struct SpawnRequest {
   // In a joined or new user namespace, become uid 0 and gid 0 (as nsenter does by default), so
   // the program keeps its capabilities across exec. Fails clearly when 0 is not mapped.
   bool become_root = true;
+  // With a mount namespace created here: mount a fresh sysfs on /sys once every namespace is in
+  // place, so /sys/class/net shows the joined netns's interfaces (as `ip netns exec` does); inside a
+  // user namespace this works only when the netns is owned by it.
+  bool fresh_sysfs = false;
   // Use the clone fallback instead of clone3 (tests).
   bool force_fallback = false;
 };

@@ -36,6 +36,9 @@ struct Sysctl {
 // kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* -> ipc), or Errc::invalid_argument for a key
 // that is not namespaced (writing it would change the host) or that is malformed.
 [[nodiscard]] Result<NamespaceType> sysctl_namespace(std::string_view key);
+// Write sysctls inside already pinned namespaces (for sets without a user namespace; a userns set
+// writes them at creation). Each sysctl's namespace type must be among `pins`.
+[[nodiscard]] Status write_sysctls(const std::vector<PinnedNamespace>& pins, const std::vector<Sysctl>& sysctls);
 
 struct UsernsSetRequest {
   Paths paths;

@@ -2,6 +2,7 @@
 // PATH resolved, all in the parent) and run it; plus the ownership check runtimes trip over.
 #include "podns/spawn.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,6 +73,11 @@ Result<ChildProcess> spawn(const SpawnRequest& req) {
     spec.idmaps = req.idmaps;
   }
   spec.become_root = req.become_root;
+  if (req.fresh_sysfs) {
+    if (!(spec.create_flags & CLONE_NEWNS))
+      return fail(Errc::invalid_argument, "spawn: a fresh sysfs needs a new mount namespace in the request");
+    spec.fresh_sysfs = true;
+  }
   spec.argv = req.argv;
   spec.exec_candidates = exec_candidates(req.argv[0]);
   spec.env = req.env;

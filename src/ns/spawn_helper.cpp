@@ -33,6 +33,7 @@ enum Stage : int32_t {
   kStageSetuid,
   kStageUnshare,
   kStageMountPrivate,
+  kStageSysfs,
   kStageSysctlOpen,
   kStageSysctlWrite,
   kStageFork,
@@ -73,6 +74,7 @@ struct ChildPlan {
   bool create_user;
   int create_flags;
   const char* mnt_private_dir;
+  bool fresh_sysfs;
   bool become_root;
   const ChildSysctl* sysctls;
   int nsysctls;
@@ -158,6 +160,14 @@ int child_main(void* arg) {
     if (::mount("", ".", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0) child_fail(p, kStageMountPrivate, 0, errno);
     if (::chdir("/") < 0) child_fail(p, kStageMountPrivate, 0, errno);
   }
+  if (p.fresh_sysfs) {
+    // Our mounts must not reach the namespace we copied (host mounts still reach us), then a new
+    // sysfs over the old one: the old one may be locked (inherited from a more privileged mount
+    // namespace), but mounting on top of it is allowed.
+    if (::mount("", "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) child_fail(p, kStageSysfs, 0, errno);
+    if (::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr) < 0)
+      child_fail(p, kStageSysfs, 1, errno);
+  }
   // /proc/sys/net, /proc/sys/kernel/hostname, ... show the writer's own namespaces.
   for (int i = 0; i < p.nsysctls; ++i) {
     // /proc/sys/kernel/{hostname,domainname} belong to host root, whom a new user namespace does
@@ -232,6 +242,7 @@ std::string stage_text(const HelperSpec& spec, const Msg& m) {
       return fmt::format("create namespaces {}", names);
     }
     case kStageMountPrivate: return fmt::format("make {} private in the new mount namespace", spec.mnt_private_dir);
+    case kStageSysfs: return m.index == 0 ? "make / a slave mount" : "mount a fresh sysfs on /sys";
     case kStageSysctlOpen:
     case kStageSysctlWrite:
       if (m.index >= 0 && static_cast<size_t>(m.index) < spec.sysctls.size())
@@ -327,6 +338,7 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
     plan.nfds = static_cast<int>(spec.fds.size());
     plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
     plan.fork_last = spec.fork_last;
+    plan.fresh_sysfs = spec.fresh_sysfs;
   }
   plan.force_fallback = spec.force_fallback;
 

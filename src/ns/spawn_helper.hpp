@@ -46,7 +46,8 @@ struct HelperSpec {
   std::optional<std::vector<std::string>> env;
   std::vector<FdMapping> fds;
   std::string cwd;
-  bool fork_last = false;           // pid/time namespace: exec in a grandchild (CLONE_PARENT)
+  bool fork_last = false;
+  bool fresh_sysfs = false;         // after the unshare: mount sysfs on /sys (new mount namespace)           // pid/time namespace: exec in a grandchild (CLONE_PARENT)
   bool force_fallback = false;
 };
 

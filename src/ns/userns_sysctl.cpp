@@ -5,6 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "podns/run_in_ns.hpp"
 #include "podns/userns.hpp"
 
 namespace podns {
@@ -56,6 +60,34 @@ Result<NamespaceType> sysctl_namespace(std::string_view key) {
     return NamespaceType::ipc;
   return bad("not a namespaced sysctl (only net.*, kernel.hostname, kernel.domainname, kernel.msg*, "
              "kernel.sem, kernel.shm* and fs.mqueue.* can be set inside a namespace)");
+}
+
+Status write_sysctls(const std::vector<PinnedNamespace>& pins, const std::vector<Sysctl>& sysctls) {
+  for (const auto& sc : sysctls) {
+    auto type = sysctl_namespace(sc.key);
+    if (!type) return fail(type.error());
+    const PinnedNamespace* pin = nullptr;
+    for (const auto& p : pins)
+      if (p.type == *type) pin = &p;
+    if (!pin)
+      return fail(Errc::invalid_argument,
+                  fmt::format("sysctl {}: needs a {} namespace in the set (it would change the host's)", sc.key,
+                              to_string(*type)));
+    std::string path = "/proc/sys/" + key_path(sc.key);
+    // /proc/sys/net and friends show the calling thread's namespaces: enter on this thread only.
+    auto st = run_in_namespace_path(pin->path, *type, [&]() -> Status {
+      if (path == "/proc/sys/kernel/hostname") {
+        if (::sethostname(sc.value.data(), sc.value.size()) < 0) return fail_errno("sethostname");
+        return {};
+      }
+      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd) return fail_errno("open " + path);
+      if (::write(fd.get(), sc.value.data(), sc.value.size()) < 0) return fail_errno("write " + path);
+      return {};
+    });
+    if (!st) return fail_with(st, fmt::format("set sysctl {}={}", sc.key, sc.value));
+  }
+  return {};
 }
 
 namespace detail {

@@ -270,3 +270,51 @@ TEST(Sysctl, ParseAndClassify) {
 
 }  // namespace
 }  // namespace podns
+
+namespace podns {
+namespace {
+
+TEST(Sysctl, WrittenIntoPinnedNamespacesWithoutAUserNamespace) {
+  PODNS_REQUIRE_ROOT();
+  test::TempDir dir("sysctl");
+  Paths paths = Paths::under(dir / "run", dir / "state");
+  std::string name = test::unique_name("sc");
+  test::PinGuard guard(paths, name);
+  std::vector<NamespaceType> types{NamespaceType::net, NamespaceType::uts};
+  auto pins = create_pinned(paths, types, name);
+  ASSERT_OK(pins);
+  ASSERT_OK(write_sysctls(*pins, {{"net.ipv4.ip_forward", "1"}, {"kernel.hostname", "podns-sc"}}));
+  auto c = test::run_capture({.argv = {"sh", "-c", "cat /proc/sys/net/ipv4/ip_forward; hostname"},
+                              .namespaces = {{NamespaceType::net, (*pins)[0].path}, {NamespaceType::uts, (*pins)[1].path}}});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->out, "1\npodns-sc\n");
+  auto ipc = write_sysctls(*pins, {{"kernel.shmmax", "1000"}});
+  ASSERT_FALSE(ipc);
+  EXPECT_NE(ipc.error().message().find("needs a ipc namespace"), std::string::npos) << ipc.error().message();
+}
+
+TEST(Spawn, FreshSysfsShowsTheJoinedNetns) {
+  PODNS_REQUIRE_ROOT();
+  test::TempDir dir("sysfs");
+  Paths paths = Paths::under(dir / "run", dir / "state");
+  std::string name = test::unique_name("sf");
+  test::PinGuard guard(paths, name);
+  IdMappings m;
+  m.uid = m.gid = {{0, 1000000, 65536}};
+  auto set = create_userns_set({.paths = paths, .name = name, .types = {NamespaceType::user, NamespaceType::net},
+                                .idmaps = m});
+  ASSERT_OK(set);
+  auto c = test::run_capture({.argv = {"ls", "/sys/class/net"},
+                              .namespaces = {{NamespaceType::user, set->pins[0].path},
+                                             {NamespaceType::net, set->pins[1].path},
+                                             {NamespaceType::mnt, ""}},
+                              .fresh_sysfs = true});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->out, "lo\n");
+  auto bad = spawn({.argv = {"true"}, .fresh_sysfs = true});
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().is(Errc::invalid_argument));
+}
+
+}  // namespace
+}  // namespace podns
