@@ -1,0 +1,33 @@
+// podns ns add [NAME] [--type T]...: new namespaces pinned as NAME (default type net, like
+// `ip netns add`; several types in one call, like CRI-O's pinns). Prints each pin path.
+#include "ns_common.hpp"
+
+namespace podns::cli {
+namespace {
+
+void register_ns_add(CLI::App& app, Globals& g, Action& action) {
+  auto* cmd = ns_group(app).add_subcommand("add", "Create namespaces and pin them (default: a network namespace)");
+  struct Args {
+    std::string name;
+    std::vector<std::string> types;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("name", args->name, "Pin name (default: a random cni-xxxxxxxx-... name)");
+  cmd->add_option("-t,--type", args->types, "Namespace type (net ipc uts mnt pid cgroup time; OCI names too), repeatable")
+      ->allow_extra_args(false);
+  cmd->callback([&g, &action, args] {
+    action = [&g, args]() -> Status {
+      auto types = parse_types(args->types, {NamespaceType::net});
+      if (!types) return fail(types.error());
+      auto pins = create_pinned(g.paths(), *types, args->name);
+      if (!pins) return fail(pins.error());
+      for (const auto& p : *pins) print_line(p.path);
+      return {};
+    };
+  });
+}
+
+Registrar reg(register_ns_add);
+
+}  // namespace
+}  // namespace podns::cli

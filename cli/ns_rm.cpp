@@ -1,0 +1,42 @@
+// podns ns rm NAME... [--type T]...: unmount and unlink pins (every type of that name unless
+// --type). Idempotent: a name with no pins is no error.
+#include <fmt/format.h>
+
+#include "ns_common.hpp"
+
+namespace podns::cli {
+namespace {
+
+void register_ns_rm(CLI::App& app, Globals& g, Action& action) {
+  auto* cmd = ns_group(app).add_subcommand("rm", "Remove pins (an absent pin is no error)");
+  cmd->alias("del");
+  struct Args {
+    std::vector<std::string> names;
+    std::vector<std::string> types;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("names", args->names, "Pin names")->required();
+  cmd->add_option("-t,--type", args->types, "Only this namespace type, repeatable")->allow_extra_args(false);
+  cmd->callback([&g, &action, args] {
+    action = [&g, args]() -> Status {
+      auto types = parse_types(args->types, {});
+      if (!types) return fail(types.error());
+      // Every name is tried; the first failure is returned after the others were reported.
+      std::optional<Error> first;
+      for (const auto& name : args->names) {
+        if (auto st = remove_pinned(g.paths(), name, *types); !st) {
+          Error e = Error(st.error()).context("rm " + name);
+          if (first) fmt::print(stderr, "podns: {}\n", e.message());
+          else first = std::move(e);
+        }
+      }
+      if (first) return fail(*first);
+      return {};
+    };
+  });
+}
+
+Registrar reg(register_ns_rm);
+
+}  // namespace
+}  // namespace podns::cli

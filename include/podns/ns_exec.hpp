@@ -1,0 +1,35 @@
+// Run a command inside pinned namespaces, the way `ip netns exec NAME CMD` does, and return its
+// exit status. A forked child (single-threaded, so it may join any type) joins the namespaces in
+// the table's join order; for a network namespace it then takes a new mount namespace (a slave
+// of ours), mounts a fresh /sys (the sysfs of that netns) and bind-mounts /etc/netns/NAME/* over
+// /etc/*, exactly as iproute2 does; with a pid namespace it forks once more so the command really
+// is inside it. The caller is never moved.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "podns/error.hpp"
+#include "podns/namespace.hpp"
+#include "podns/paths.hpp"
+
+namespace podns {
+
+struct NsExecRequest {
+  std::vector<std::string> argv;  // argv[0] looked up in PATH (as seen inside)
+  // Namespaces to join; at most one per type.
+  std::vector<Namespace> namespaces;
+  // For a netns: the name whose /etc/netns/<name>/* is bound over /etc (empty: none).
+  std::string netns_name;
+  std::string etc_netns_dir = "/etc/netns";  // tests point this elsewhere
+};
+
+// The command's exit code, or 128+N when it was killed by signal N. Failing to enter a namespace or
+// to exec gives an error naming the step ("exec nosuchcmd: No such file or directory").
+[[nodiscard]] Result<int> exec_in_namespaces(const NsExecRequest& request);
+
+// exec_in_namespaces with every live pin named `name` (any type).
+[[nodiscard]] Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv);
+
+}  // namespace podns
