@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "lock.hpp"
+#include "sha512.hpp"
 #include "podns/names.hpp"
 
 namespace podns::cni {
@@ -67,6 +68,13 @@ struct Runtime::Impl {
   std::mutex mu;
   std::map<std::string, Probe> probes;  // by plugin path; revalidated against stat()
 };
+
+std::string cnitool_container_id(std::string_view netns_path) {
+  auto digest = detail::sha512(netns_path);
+  std::string id = "cnitool-";
+  for (int i = 0; i < 10; ++i) id += fmt::format("{:02x}", digest[i]);
+  return id;
+}
 
 Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)), impl_(std::make_shared<Impl>()) {
   if (!options_.exec) options_.exec = std::make_shared<ProcessExec>();

@@ -46,6 +46,10 @@ struct Attachment {
   bool operator==(const Attachment&) const = default;
 };
 
+// The container id cnitool derives from a netns path ("cnitool-" + the first 10 bytes of its
+// SHA-512 in hex), so `podns cni` and `cnitool` name the same attachment the same way.
+std::string cnitool_container_id(std::string_view netns_path);
+
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options = {});
