@@ -1,6 +1,7 @@
 // podns ns add [NAME] [--type T]...: new namespaces pinned as NAME (default type net, like
 // `ip netns add`; several types in one call, like CRI-O's pinns). Prints each pin path.
 #include "ns_common.hpp"
+#include "podns/names.hpp"
 
 namespace podns::cli {
 namespace {
@@ -12,11 +13,16 @@ void register_ns_add(CLI::App& app, Globals& g, Action& action) {
     std::vector<std::string> types;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("name", args->name, "Pin name (default: a random cni-xxxxxxxx-... name)");
+  auto* name_opt = cmd->add_option("name", args->name, "Pin name (default: a random cni-xxxxxxxx-... name)");
   cmd->add_option("-t,--type", args->types, "Namespace type (net ipc uts mnt pid cgroup time; OCI names too), repeatable")
       ->allow_extra_args(false);
-  cmd->callback([&g, &action, args] {
-    action = [&g, args]() -> Status {
+  cmd->callback([&g, &action, args, name_opt] {
+    // An explicitly empty NAME is an error, not a request for a random one.
+    bool empty_given = name_opt->count() > 0 && args->name.empty();
+    action = [&g, args, empty_given]() -> Status {
+      if (empty_given) {
+        if (auto st = validate_name(""); !st) return fail_with(st, "create namespaces");
+      }
       auto types = parse_types(args->types, {NamespaceType::net});
       if (!types) return fail(types.error());
       auto pins = create_pinned(g.paths(), *types, args->name);
