@@ -349,10 +349,13 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
   child_sock.reset();
   HelperResult out;
   out.process = std::move(*child);
-  // Our unreaped child: its pid cannot name anyone else while we hold it.
-  std::string proc_path = fmt::format("/proc/{}", out.process.pid());
-  out.proc_dir = UniqueFd(::open(proc_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!out.proc_dir) return fail_errno("open " + proc_path);
+  // Our unreaped child: its pid cannot name anyone else while we hold it. Needed to write the id
+  // maps and, in pause mode, to open its namespaces.
+  if (spec.create_user || spec.pause) {
+    std::string proc_path = fmt::format("/proc/{}", out.process.pid());
+    out.proc_dir = UniqueFd(::open(proc_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!out.proc_dir) return fail_errno("open " + proc_path);
+  }
 
   for (;;) {
     Msg m{};
