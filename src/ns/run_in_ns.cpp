@@ -5,7 +5,14 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <array>
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <exception>
 #include <thread>
@@ -41,11 +48,76 @@ class ThreadNamespaceSwitch {
   NamespaceType type_;
 };
 
+// The pidfs ioctls (Linux 6.11) hand out a task's namespace without a /proc path walk, which is
+// most of the cost of a switch; probed once, /proc/thread-self/ns/* is the fallback.
+constexpr unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD (Linux 6.9)
+constexpr unsigned long pidfs_ioctl(unsigned nr) { return (0xFFul << 8) | nr; }  // _IO(PIDFS_IOCTL_MAGIC, nr)
+unsigned long pidfs_request(NamespaceType t) {
+  switch (t) {
+    case NamespaceType::cgroup: return pidfs_ioctl(1);
+    case NamespaceType::ipc: return pidfs_ioctl(2);
+    case NamespaceType::net: return pidfs_ioctl(4);
+    case NamespaceType::pid: return pidfs_ioctl(6);  // pid_for_children: what setns(pid) changes
+    case NamespaceType::uts: return pidfs_ioctl(10);
+    default: return 0;
+  }
+}
+
+// This thread's own pidfd, opened on first use and closed when the thread exits.
+int thread_pidfd() {
+  thread_local UniqueFd fd = [] {
+    long r = ::syscall(SYS_pidfd_open, ::gettid(), kPidfdThread);
+    return UniqueFd(r < 0 ? -1 : static_cast<int>(r));
+  }();
+  return fd.get();
+}
+
+std::atomic<bool> pidfs_ioctls_work{true};
+
+// nsfs drops a namespace's dentry and inode as soon as its last open file closes, so a fresh fd
+// on the home namespace allocates both again on every switch (most of the remaining cost). Each
+// thread keeps one extra fd on the namespace it was last found in: this only keeps that dentry
+// warm. It is replaced whenever the thread turns out to be elsewhere, so the reference it holds
+// is to a namespace the thread was in at its last switch, released when the thread exits.
+struct WarmRef {
+  UniqueFd fd;
+  ino_t ino = 0;
+};
+
+void keep_warm(NamespaceType type, int home_fd) {
+  thread_local std::array<WarmRef, 8> warm;
+  struct stat st {};
+  if (::fstat(home_fd, &st) < 0) return;
+  WarmRef& w = warm[static_cast<size_t>(type)];
+  if (w.fd && w.ino == st.st_ino) return;
+  w.fd.reset(::fcntl(home_fd, F_DUPFD_CLOEXEC, 0));
+  w.ino = st.st_ino;
+}
+
+// An fd on the calling thread's current namespace of `info`'s type (the one setns would replace).
+UniqueFd open_home(const NamespaceInfo& info) {
+  if (pidfs_ioctls_work.load(std::memory_order_relaxed)) {
+    int pidfd = thread_pidfd();
+    unsigned long req = pidfs_request(info.type);
+    if (pidfd >= 0 && req) {
+      int fd = ::ioctl(pidfd, req, 0);
+      if (fd >= 0) {
+        keep_warm(info.type, fd);
+        return UniqueFd(fd);
+      }
+      if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) pidfs_ioctls_work = false;
+    } else if (pidfd < 0) {
+      pidfs_ioctls_work = false;
+    }
+  }
+  std::string entry = fmt::format("/proc/thread-self/ns/{}", info.pin_entry);
+  return UniqueFd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
+}
+
 Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body) {
   const NamespaceInfo& info = ns.info();
-  std::string entry = fmt::format("/proc/thread-self/ns/{}", info.pin_entry);
-  UniqueFd home(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!home) return fail_errno(fmt::format("enter {} namespace: open {}", info.name, entry));
+  UniqueFd home = open_home(info);
+  if (!home) return fail_errno(fmt::format("enter {} namespace: open the current one", info.name));
   if (::setns(ns.fd().get(), info.clone_flag) < 0)
     return fail_errno(fmt::format("enter {} namespace: setns", info.name));
   ThreadNamespaceSwitch back(std::move(home), ns.type());
