@@ -63,6 +63,8 @@ void to_json(nlohmann::json& j, const Link& l) {
   j = {{"ifindex", l.index}, {"ifname", l.name}, {"kind", l.kind},        {"mac", l.mac},
        {"mtu", l.mtu},       {"flags", link_flag_names(l.flags)},          {"operstate", to_string(l.operstate)},
        {"master", l.master}};
+  if (l.link) j["link_index"] = l.link;
+  if (l.link_netnsid >= 0) j["link_netnsid"] = l.link_netnsid;
   if (l.stats) j["stats64"] = *l.stats;
 }
 

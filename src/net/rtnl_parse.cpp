@@ -105,6 +105,8 @@ Result<Link> parse_link(const nlmsghdr& nlh) {
   if (const nlattr* a = (*tb)[IFLA_ADDRESS]) link.mac = format_hwaddr(bytes_of(a));
   if (is_u32((*tb)[IFLA_MTU])) link.mtu = mnl_attr_get_u32((*tb)[IFLA_MTU]);
   if (is_u32((*tb)[IFLA_MASTER])) link.master = static_cast<int>(mnl_attr_get_u32((*tb)[IFLA_MASTER]));
+  if (is_u32((*tb)[IFLA_LINK])) link.link = static_cast<int>(mnl_attr_get_u32((*tb)[IFLA_LINK]));
+  if (is_u32((*tb)[IFLA_LINK_NETNSID])) link.link_netnsid = static_cast<std::int32_t>(mnl_attr_get_u32((*tb)[IFLA_LINK_NETNSID]));
   if (is_u8((*tb)[IFLA_OPERSTATE])) {
     auto state = mnl_attr_get_u8((*tb)[IFLA_OPERSTATE]);
     link.operstate = state <= static_cast<std::uint8_t>(OperState::up) ? static_cast<OperState>(state) : OperState::unknown;

@@ -96,6 +96,10 @@ TEST(NetlinkClient, ReportsKindMacMtuMasterAndStateOfVethAndBridge) {
   EXPECT_EQ(br->mac, ip_br["address"].get<std::string>());
   EXPECT_EQ(va->mtu, 1400u);
   EXPECT_EQ(va->master, br->index);
+  auto vb = (*client)->link("vb");
+  ASSERT_OK(vb);
+  EXPECT_EQ(va->link, vb->index);
+  EXPECT_EQ(va->link_netnsid, -1);  // peer in the same netns
   EXPECT_EQ(ip_va["master"].get<std::string>(), "br0");
   EXPECT_TRUE(va->is_up());
   EXPECT_EQ(to_string(va->operstate), ip_va["operstate"].get<std::string>());
@@ -259,6 +263,10 @@ TEST(NetlinkClient, Stats64CountTrafficExactlyAsIpDoes) {
     }
     compared = true;
     ASSERT_TRUE(va->stats && vb->stats);
+    // Each end names its peer's ifindex, and the peer lives in another netns.
+    EXPECT_EQ(va->link, vb->index);
+    EXPECT_EQ(vb->link, va->index);
+    EXPECT_GE(va->link_netnsid, 0);
     EXPECT_EQ(*va->stats, ip_a1);
     EXPECT_EQ(*vb->stats, ip_b1);
     // Our 5 datagrams: 200 payload + 8 UDP + 20 IP + 14 Ethernet each. (b may answer with ICMP

@@ -41,6 +41,8 @@ TEST(RtnlParse, LinkWithEveryAttributeWeRead) {
   mnl_attr_put(m.nlh, IFLA_ADDRESS, sizeof(mac), mac);
   mnl_attr_put_u32(m.nlh, IFLA_MTU, 1450);
   mnl_attr_put_u32(m.nlh, IFLA_MASTER, 3);
+  mnl_attr_put_u32(m.nlh, IFLA_LINK, 11);
+  mnl_attr_put_u32(m.nlh, IFLA_LINK_NETNSID, 0);
   mnl_attr_put_u8(m.nlh, IFLA_OPERSTATE, 6);  // IF_OPER_UP
   nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "veth");
@@ -60,6 +62,8 @@ TEST(RtnlParse, LinkWithEveryAttributeWeRead) {
   EXPECT_EQ(link->mac, "02:42:0a:58:00:05");
   EXPECT_EQ(link->mtu, 1450u);
   EXPECT_EQ(link->master, 3);
+  EXPECT_EQ(link->link, 11);
+  EXPECT_EQ(link->link_netnsid, 0);
   EXPECT_EQ(link->operstate, OperState::up);
   EXPECT_EQ(link->kind, "veth");
   EXPECT_TRUE(link->is_up());
@@ -92,6 +96,8 @@ TEST(RtnlParse, UnknownOperStateAndNoStatsAreTolerated) {
   EXPECT_FALSE(link->stats);
   EXPECT_EQ(link->mac, "");
   EXPECT_EQ(link->kind, "");
+  EXPECT_EQ(link->link, 0);
+  EXPECT_EQ(link->link_netnsid, -1);
 }
 
 TEST(RtnlParse, LinkWithoutNameIsCorrupt) {

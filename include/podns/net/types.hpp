@@ -37,6 +37,8 @@ struct Link {
   std::uint32_t flags = 0;         // IFF_* from struct ifinfomsg (IFF_UP, IFF_LOOPBACK, ...)
   OperState operstate = OperState::unknown;
   int master = 0;                  // IFLA_MASTER: ifindex of the bridge/bond this link is a port of, 0 if none
+  int link = 0;                    // IFLA_LINK: the peer's ifindex for a veth (the host end of a pod's eth0), 0 if none
+  int link_netnsid = -1;           // IFLA_LINK_NETNSID: the netns id (as seen from this netns) the peer lives in, -1 if same/none
   std::optional<LinkStats> stats;  // IFLA_STATS64, absent only when the kernel left it out
 
   bool is_up() const noexcept;        // administratively up (IFF_UP)
