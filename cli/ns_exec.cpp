@@ -4,6 +4,7 @@
 
 #include "ns_common.hpp"
 #include "podns/ns_exec.hpp"
+#include "ns_userns.hpp"
 
 namespace podns::cli {
 namespace {
@@ -19,7 +20,9 @@ void register_ns_exec(CLI::App& app, Globals& g, Action& action) {
   cmd->add_option("command", args->argv, "Command and arguments (after --)")->required();
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
-      auto code = exec_in_pins(g.paths(), args->name, args->argv);
+      // A set with a user namespace is entered through spawn() (ns_userns.hpp).
+      auto userns_code = run_userns_exec(g.paths(), args->name, args->argv);
+      auto code = userns_code ? std::move(*userns_code) : exec_in_pins(g.paths(), args->name, args->argv);
       if (!code) return fail(code.error());
       std::fflush(stdout);
       if (*code != 0) std::exit(*code);
