@@ -36,6 +36,9 @@ namespace {
   }
   ::setsid();
   ::prctl(PR_SET_NAME, kPidnsHolderComm, 0, 0, 0);
+  // Named and ready: stop_pidns_holder finds holders by that name, so the creator waits for it.
+  char ready = 1;
+  (void)!::write(alive_fd, &ready, 1);
   // As init of its namespace only SIGKILL (from an ancestor namespace) ends it.
   for (;;) ::pause();
 }
@@ -79,6 +82,11 @@ Result<PidnsHolder> start_pidns_holder() {
   }
   PidnsHolder h;
   h.pid = init;
+  char ready = 0;
+  ssize_t got;
+  do got = ::read(alive_r.get(), &ready, 1);
+  while (got < 0 && errno == EINTR);
+  if (got != 1) return fail(Errc::process_exited, "start pid namespace init: it exited at once");
   auto pidfd = sys::pidfd_open(init);
   // Alive after the pidfd was taken (the alive pipe has no hang-up): the pidfd is the holder's.
   pollfd p{alive_r.get(), POLLIN, 0};
