@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
+#include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
 #include "podns/cni/cache.hpp"
 #include "podns/pin.hpp"
@@ -123,6 +124,14 @@ struct Gc {
         continue;
       }
       (void)cache.remove(e.network_name, e.container_id, e.ifname);
+      auto live = pin_is_live(e.netns);
+      if (live && !*live) {
+        for (const auto& p : net->plugins) {
+          if (p.type == "bridge" && p.raw.is_object() && p.raw.value("ipMasq", false)) {
+            if (auto m = detail::remove_leaked_ipmasq(e.network_name, e.container_id); !m) report.errors.push_back(m.error());
+          }
+        }
+      }
       report.cleaned.push_back(what + " without a pod: deleted");
     }
   }
@@ -190,8 +199,9 @@ Result<GcReport> gc(const PodEnv& env) {
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
   g.state_without_pins();
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
-  g.pins_without_state();
+  // DEL before unpinning: the plugins clean up inside the netns while it still exists.
   g.cache_without_pod();
+  g.pins_without_state();
   g.leases_without_pod();
   g.helpers_without_pod();
   return report;
