@@ -43,9 +43,10 @@ struct Sysctl {
 struct UsernsSetRequest {
   Paths paths;
   std::string name;                   // the pin name for every type (validated)
-  // Must contain user; any of net, ipc, uts, mnt, cgroup, time. Not pid (Errc::unsupported): a pid
-  // namespace is reachable for pinning only once it has an init and takes no new process once that
-  // init exits, so it belongs to whatever spawns the pod's init (spawn() with a new pid namespace).
+  // Must contain user; any of net, ipc, uts, mnt, cgroup, time, pid. A pid namespace gets a
+  // sleeping init of its own (comm "podns-pidns", the one process that outlives the call): the
+  // kernel opens pid_for_children only once there is an init and admits no process after it exits.
+  // Removing the pid pin (remove_pinned) stops it.
   std::vector<NamespaceType> types;
   IdMappings idmaps;                  // required
   std::vector<Sysctl> sysctls;        // each needs its namespace type in `types`

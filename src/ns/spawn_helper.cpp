@@ -8,13 +8,16 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "ns/pidns_holder.hpp"
 #include "sys/clone_raw.hpp"
 
 extern char** environ;
@@ -34,6 +37,7 @@ enum Stage : int32_t {
   kStageUnshare,
   kStageMountPrivate,
   kStageSysfs,
+  kStagePidHolder,
   kStageSysctlOpen,
   kStageSysctlWrite,
   kStageFork,
@@ -74,6 +78,7 @@ struct ChildPlan {
   bool create_user;
   int create_flags;
   const char* mnt_private_dir;
+  bool pid_holder;
   bool fresh_sysfs;
   bool become_root;
   const ChildSysctl* sysctls;
@@ -183,7 +188,28 @@ int child_main(void* arg) {
     ::close(fd);
   }
   if (p.pause) {
-    child_send(p.sock, Msg{kReady, 0, 0, 0, 0});
+    int32_t holder = 0;
+    if (p.pid_holder) {
+      // A new pid namespace needs an init before it can be pinned (pid_for_children reads ENOENT
+      // until then) and takes no process once its init is gone: fork one that only sleeps. It is
+      // our child, not the caller's, so nobody is left with a zombie when we are killed.
+      long h = sys::raw_clone(0, p.force_fallback);
+      if (h < 0) child_fail(p, kStagePidHolder, 0, errno);
+      if (h == 0) {
+        ::syscall(SYS_close_range, 0u, ~0u, 0u);
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+          ::dup2(null, 0);
+          ::dup2(null, 1);
+          ::dup2(null, 2);
+        }
+        ::setsid();
+        ::prctl(PR_SET_NAME, kPidnsHolderComm, 0, 0, 0);
+        for (;;) ::pause();
+      }
+      holder = static_cast<int32_t>(h);
+    }
+    child_send(p.sock, Msg{kReady, 0, 0, 0, holder});
     char c;
     while (::recv(p.sock, &c, 1, 0) != 0 && errno == EINTR) {}
     ::_exit(0);
@@ -243,6 +269,7 @@ std::string stage_text(const HelperSpec& spec, const Msg& m) {
     }
     case kStageMountPrivate: return fmt::format("make {} private in the new mount namespace", spec.mnt_private_dir);
     case kStageSysfs: return m.index == 0 ? "make / a slave mount" : "mount a fresh sysfs on /sys";
+    case kStagePidHolder: return "start the init of the new pid namespace";
     case kStageSysctlOpen:
     case kStageSysctlWrite:
       if (m.index >= 0 && static_cast<size_t>(m.index) < spec.sysctls.size())
@@ -314,6 +341,7 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
   plan.sysctls = sysctls.data();
   plan.nsysctls = static_cast<int>(sysctls.size());
   plan.pause = spec.pause;
+  plan.pid_holder = spec.pause && (spec.create_flags & CLONE_NEWPID);
   std::vector<char*> argv, envp;
   std::vector<std::string> env_storage;
   std::vector<const char*> candidates;
@@ -396,6 +424,15 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
       }
       case kReady:
         if (spec.pause) {
+          if (m.pid > 0) {
+            // The holder is the helper's unreaped child while the helper lives: its pid is stable.
+            auto pidfd = pidfd_open(m.pid);
+            if (!pidfd) {
+              ::kill(m.pid, SIGKILL);  // still the helper's unreaped child: the pid is stable
+              return fail_with(pidfd, "track the pid namespace init");
+            }
+            out.pid_holder = std::move(*pidfd);
+          }
           out.sock = std::move(parent_sock);
           return out;
         }

@@ -57,6 +57,9 @@ struct HelperResult {
   ChildProcess process;
   UniqueFd proc_dir;
   UniqueFd sock;  // pause mode: closing it (or killing the helper) ends the helper
+  // Pause mode with a new pid namespace: pidfd of its init (ns/pidns_holder.hpp), which outlives
+  // the helper; the caller kills it if it does not pin the namespace.
+  UniqueFd pid_holder;
 };
 
 [[nodiscard]] Result<HelperResult> run_helper(HelperSpec& spec);

@@ -3,7 +3,9 @@
 #include "podns/userns.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,11 +43,6 @@ Status check_request(const UsernsSetRequest& req) {
     seen |= bit;
     user |= t == NamespaceType::user;
   }
-  if (seen & (1u << static_cast<unsigned>(NamespaceType::pid)))
-    return fail(Errc::unsupported,
-                "a pid namespace cannot be pinned on its own: the kernel opens pid_for_children only once the "
-                "namespace has an init, and refuses new processes after that init exits; create the pid "
-                "namespace when spawning the pod's init (podns ns exec, spawn) instead");
   if (!user)
     return fail(Errc::invalid_argument, "a user-namespace-owned set needs --type user (use create_pinned otherwise)");
   if (req.idmaps.empty())
@@ -104,6 +101,14 @@ Result<PinnedSet> create_userns_set(const UsernsSetRequest& req) {
 
   auto helper = detail::run_helper(spec);
   if (!helper) return fail_with(helper, what);
+  // The init of a new pid namespace outlives the helper on success (removing the pid pin stops
+  // it); on any failure it goes too.
+  struct HolderGuard {
+    UniqueFd& fd;
+    ~HolderGuard() {
+      if (fd) ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
+    }
+  } holder_guard{helper->pid_holder};
   if (req.on_helper_ready) req.on_helper_ready(helper->process.pid());
 
   // Open every namespace through the helper's /proc dir, then make sure the helper is still the
@@ -139,6 +144,7 @@ Result<PinnedSet> create_userns_set(const UsernsSetRequest& req) {
   }
   if (auto s = check_alive("while pinning"); !s) return fail(s.error());
   if (auto code = helper->process.kill_and_wait(); !code) return fail_with(code, what + ": stop helper");
+  helper->pid_holder.reset();  // pinned: the holder stays with its namespace
   PinnedSet set;
   set.name = req.name;
   set.pins = rollback.release();

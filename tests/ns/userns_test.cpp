@@ -1,5 +1,6 @@
 // create_userns_set and friends on the real kernel: ownership, maps read back, sysctls inside, the
 // clone fallback, auto ranges, owner pinning, and every failure leaving nothing behind.
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -7,6 +8,7 @@
 #include <fstream>
 
 #include "podns/namespace.hpp"
+#include "podns/process.hpp"
 #include "podns/userns.hpp"
 #include "spawn_test_util.hpp"
 
@@ -35,7 +37,8 @@ class UsernsSet : public ::testing::Test {
 
 TEST_F(UsernsSet, PinsAUserNamespaceAndNamespacesItOwns) {
   std::vector<NamespaceType> types{NamespaceType::net, NamespaceType::user, NamespaceType::ipc, NamespaceType::uts,
-                                   NamespaceType::mnt, NamespaceType::cgroup, NamespaceType::time};
+                                   NamespaceType::mnt, NamespaceType::cgroup, NamespaceType::time,
+                                   NamespaceType::pid};
   auto set = create_userns_set({.paths = paths_, .name = name_, .types = types,
                                 .idmaps = maps_of("0:1000000:1000,1000:1010000:64536")});
   ASSERT_OK(set);
@@ -64,6 +67,33 @@ TEST_F(UsernsSet, PinsAUserNamespaceAndNamespacesItOwns) {
   auto found = find_pinned_set(paths_, name_);
   ASSERT_OK(found);
   EXPECT_EQ(found->pins.size(), types.size());
+}
+
+TEST_F(UsernsSet, PidNamespaceIsJoinableAndItsInitGoesWithThePin) {
+  auto set = create_userns_set({.paths = paths_, .name = name_,
+                                .types = {NamespaceType::user, NamespaceType::pid, NamespaceType::mnt},
+                                .idmaps = maps_of("0:1000000:65536")});
+  ASSERT_OK(set);
+  const PinnedNamespace* pid = set->find(NamespaceType::pid);
+  ASSERT_NE(pid, nullptr);
+  auto ns = Namespace::open_path(pid->path, NamespaceType::pid);
+  ASSERT_OK(ns);
+  EXPECT_TRUE(*ns->owner_userns() == *Namespace::open_path(set->pins[0].path, NamespaceType::user));
+  std::vector<NamespaceRequest> join;
+  for (const auto& p : set->pins) join.push_back({p.type, p.path});
+  auto c = test::run_capture({.argv = {"sh", "-c", "readlink /proc/self/ns/pid; echo $$"}, .namespaces = join});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->out.substr(0, c->out.find('\n')), test::ns_link_text("pid", pid->id));
+  EXPECT_NE(c->out.substr(c->out.find('\n') + 1), "1\n");  // pid 1 is the namespace's init
+  auto pids = pids_in(NamespaceType::pid, pid->id);
+  ASSERT_OK(pids);
+  ASSERT_EQ(pids->size(), 1u);  // just the init
+  auto holder = pidfd_open(pids->front());
+  ASSERT_OK(holder);
+  ASSERT_OK(remove_pinned(paths_, name_));
+  // The init goes with the pin (it is reaped by whoever inherited it, not by us).
+  pollfd p{holder->get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 5000), 1);
 }
 
 TEST_F(UsernsSet, SetgroupsDenyIsKept) {
@@ -173,7 +203,6 @@ TEST_F(UsernsSet, BadRequestsAreRefusedBeforeAnything) {
       {{NamespaceType::net}, maps_of("0:1000000:10"), "needs --type user"},
       {{NamespaceType::user}, IdMappings{}, "needs a uid map and a gid map"},
       {{NamespaceType::user, NamespaceType::user}, maps_of("0:1000000:10"), "given twice"},
-      {{NamespaceType::user, NamespaceType::pid}, maps_of("0:1000000:10"), "pid namespace cannot be pinned"},
       {{NamespaceType::user}, IdMappings{{{0, 1000000, 10}, {5, 2000000, 10}}, {{0, 1000000, 10}}}, "overlap"},
   };
   for (const auto& c : cases) {
