@@ -10,6 +10,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "podns/names.hpp"
 #include "rootless/drivers.hpp"
@@ -174,6 +175,27 @@ Result<bool> alive(const RootlessNetRecord& record) {
   auto fd = open_recorded(record.pid, record.start_time);
   if (!fd) return std::unexpected(fd.error());
   return fd->has_value();
+}
+
+HelperStatus helper_status(const RootlessNetRecord& record) {
+  HelperStatus s;
+  s.kind = record.kind;
+  s.pid = record.pid;
+  auto is_alive = alive(record);
+  s.running = is_alive && *is_alive;
+  s.forwards = record.forwards;
+  if (s.running && record.kind == DriverKind::slirp4netns) {
+    if (auto live = slirp_list_hostfwd(record.api_socket)) s.forwards = *live;
+  }
+  if (!s.running && !record.log_path.empty()) s.last_log = log_tail(record.log_path);
+  return s;
+}
+
+void to_json(nlohmann::json& j, const HelperStatus& s) {
+  nlohmann::json forwards = nlohmann::json::array();
+  for (auto& f : s.forwards) forwards.push_back(format_port_forward(f));
+  j = {{"driver", driver_name(s.kind)}, {"pid", s.pid}, {"running", s.running}, {"forwards", std::move(forwards)}};
+  if (!s.last_log.empty()) j["log"] = s.last_log;
 }
 
 Status stop(const RootlessNetRecord& record) {

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/syscall.h>
 
 #include "pod_fixture.hpp"
 #include "podns/rootless/driver.hpp"
@@ -309,6 +311,42 @@ TEST(Slirp4netns, RecordAfterRestartNeverSignalsAReusedPid) {
   EXPECT_FALSE(fs::exists(rec.api_socket));
   EXPECT_FALSE(fs::exists(rec.log_path));
   EXPECT_OK(stop(rec));  // idempotent
+}
+
+// What inspect shows: running with the live forwards, then, once the helper died, not running
+// with the end of its log.
+TEST(Slirp4netns, StatusSaysWhenTheHelperDied) {
+  REQUIRE_SLIRP();
+  TempDir dir("slirp");
+  NsHolder holder(PodUserns::root_only);
+  ASSERT_TRUE(holder.ok()) << holder.error();
+  auto req = request_for(holder, dir, "status");
+  req.exit_with_handle = false;
+  uint16_t port = podns::test::free_port();
+  req.forwards.push_back({"127.0.0.1", port, 80, Proto::tcp, -1});
+  auto net = start_rootless_net(req);
+  ASSERT_OK(net);
+  RootlessNetRecord rec = net->record();
+  HelperStatus st = helper_status(rec);
+  EXPECT_TRUE(st.running);
+  EXPECT_EQ(st.pid, rec.pid);
+  ASSERT_EQ(st.forwards.size(), 1u);
+  EXPECT_EQ(format_port_forward(st.forwards[0]), fmt::format("127.0.0.1:{}:80/tcp", port));
+  nlohmann::json j = st;
+  EXPECT_EQ(j["driver"], "slirp4netns");
+  EXPECT_EQ(j["running"], true);
+  EXPECT_EQ(j["forwards"][0], fmt::format("127.0.0.1:{}:80/tcp", port));
+
+  // The helper dies behind our back (OOM killer, a user's kill).
+  ASSERT_EQ(syscall(SYS_pidfd_send_signal, net->pidfd().get(), SIGKILL, nullptr, 0), 0);
+  ASSERT_TRUE(detail::wait_exit(net->pidfd(), std::chrono::milliseconds(5000)));
+  st = helper_status(rec);
+  EXPECT_FALSE(st.running);
+  EXPECT_NE(st.last_log.find("tapfd"), std::string::npos) << st.last_log;  // the end of its log
+  j = st;
+  EXPECT_EQ(j["running"], false);
+  EXPECT_OK(net->stop());  // reaps it and removes the files
+  EXPECT_FALSE(fs::exists(rec.api_socket));
 }
 
 TEST(Slirp4netns, GcStopsOrphanedHelpersAndRemovesStaleFiles) {

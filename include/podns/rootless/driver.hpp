@@ -145,6 +145,20 @@ Result<std::vector<PortForward>> list_forwards(const RootlessNetRecord& record);
 // Is the recorded helper still running? false when the PID is gone or now names another process
 // (different start time).
 Result<bool> alive(const RootlessNetRecord& record);
+// What `pod inspect` shows about a recorded helper: whether it still runs, the forwards it has
+// (asked from slirp4netns's API when it runs; the record otherwise), and when it died, the last
+// lines of its log. Never fails for a dead helper: that is a state to show, not an error.
+struct HelperStatus {
+  DriverKind kind = DriverKind::slirp4netns;
+  pid_t pid = 0;
+  bool running = false;
+  std::vector<PortForward> forwards;
+  std::string last_log;  // tail of the helper's log when it is not running
+};
+HelperStatus helper_status(const RootlessNetRecord& record);
+// {"driver", "pid", "running", "forwards": ["8080:80/tcp", ...], "log"} for --json output.
+void to_json(nlohmann::json& j, const HelperStatus& s);
+
 // Stop a recorded helper (never a PID whose start time differs) and remove its socket, pid file
 // and log. Idempotent: a helper that is already gone is success.
 Status stop(const RootlessNetRecord& record);
