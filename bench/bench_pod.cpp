@@ -80,12 +80,13 @@ void BM_CreateRm(benchmark::State& state) {
   ro.cache_dir = w.env.paths.cni_cache_dir;
   podns::cni::Runtime runtime(ro);
   constexpr std::array types = {podns::NamespaceType::net, podns::NamespaceType::ipc, podns::NamespaceType::uts};
-  Clock::duration podns_total{}, direct_total{};
+  Clock::duration podns_total{}, direct_total{}, create_total{}, add_total{};
   int n = 0;
   for (auto _ : state) {
     std::string name = fmt::format("b{}", n++);
     auto t0 = Clock::now();
     auto created = podns::pod::create(w.env, {.name = name});
+    auto tc = Clock::now();
     auto removed = created ? podns::pod::remove(w.env, name) : podns::Status();
     auto t1 = Clock::now();
     if (!created || !removed) {
@@ -96,6 +97,7 @@ void BM_CreateRm(benchmark::State& state) {
     auto pins = podns::create_pinned(w.env.paths, types, direct);
     podns::cni::RuntimeConf rt{"direct-" + direct, w.env.paths.netns_dir + "/" + direct, "eth0", {}, {}};
     auto added = pins ? runtime.add(*net, rt) : podns::Result<podns::cni::CniResult>(std::unexpected(pins.error()));
+    auto ta = Clock::now();
     auto deleted = runtime.del(*net, rt);
     auto unpinned = podns::remove_pinned(w.env.paths, direct, types);
     auto t2 = Clock::now();
@@ -105,10 +107,14 @@ void BM_CreateRm(benchmark::State& state) {
     }
     podns_total += t1 - t0;
     direct_total += t2 - t1;
+    create_total += tc - t0;
+    add_total += ta - t1;
   }
   state.counters["podns_ms"] = ms(podns_total) / n;
   state.counters["direct_cni_ms"] = ms(direct_total) / n;
   state.counters["overhead_ms"] = (ms(podns_total) - ms(direct_total)) / n;
+  state.counters["create_ms"] = ms(create_total) / n;
+  state.counters["direct_pin_add_ms"] = ms(add_total) / n;
 }
 BENCHMARK(BM_CreateRm)->Iterations(40)->Unit(benchmark::kMillisecond);
 
@@ -199,6 +205,8 @@ void run_cli(benchmark::State& state, std::vector<std::string> args) {
 
 void BM_CliLs1000(benchmark::State& state) { run_cli(state, {"pod", "ls", "--json"}); }
 BENCHMARK(BM_CliLs1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+void BM_CliLsText1000(benchmark::State& state) { run_cli(state, {"pod", "ls"}); }
+BENCHMARK(BM_CliLsText1000)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_CliInspect1000(benchmark::State& state) { run_cli(state, {"pod", "inspect", "pod0500", "--json"}); }
 BENCHMARK(BM_CliInspect1000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

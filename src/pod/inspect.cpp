@@ -38,6 +38,38 @@ nlohmann::json to_json(const PodInfo& info) {
           {"created", info.created_at}};
 }
 
+namespace {
+
+// The interface inside the pod (sandbox set) named like the attachment, and its addresses, from a
+// stored ADD result (validated by the CNI layer when it was stored). Read with one plain JSON
+// parse: `pod ls` does this for every pod.
+void add_result(const std::string& text, const std::string& ifname, NetworkInfo& n) {
+  auto r = nlohmann::json::parse(text, nullptr, false);
+  if (!r.is_object()) return;
+  std::optional<int64_t> index;
+  if (auto it = r.find("interfaces"); it != r.end() && it->is_array()) {
+    for (size_t i = 0; i < it->size(); ++i) {
+      const auto& itf = (*it)[i];
+      if (itf.is_object() && itf.value("name", "") == ifname && !itf.value("sandbox", "").empty()) {
+        index = static_cast<int64_t>(i);
+        n.mac = itf.value("mac", "");
+      }
+    }
+  }
+  if (auto it = r.find("ips"); it != r.end() && it->is_array()) {
+    for (const auto& ip : *it) {
+      if (!ip.is_object()) continue;
+      if (index && ip.contains("interface") && ip["interface"].is_number_integer() &&
+          ip["interface"].get<int64_t>() != *index)
+        continue;
+      std::string address = ip.value("address", "");
+      n.addresses.push_back({address, ip.value("gateway", ""), address.find(':') != std::string::npos});
+    }
+  }
+}
+
+}  // namespace
+
 PodInfo pod_info(const state::PodState& st) {
   PodInfo info;
   info.name = st.pod.name;
@@ -45,8 +77,11 @@ PodInfo pod_info(const state::PodState& st) {
   info.netns_path = st.pod.netns_path;
   info.userns_path = st.pod.userns_path;
   info.created_at = st.pod.created_at;
-  auto spec = nlohmann::json::parse(st.pod.spec, nullptr, false);
-  if (spec.is_object() && spec.contains("idMappings")) info.userns_mappings = spec["idMappings"];
+  // ls of 1000 pods is mostly JSON parsing: parse the request only when it has mappings to show.
+  if (st.pod.spec.find("\"idMappings\"") != std::string::npos) {
+    auto spec = nlohmann::json::parse(st.pod.spec, nullptr, false);
+    if (spec.is_object() && spec.contains("idMappings")) info.userns_mappings = spec["idMappings"];
+  }
   for (const auto& p : st.pins) info.pins.emplace_back(p.type, p.path);
   for (const auto& h : st.helpers) info.helpers.emplace_back(h.kind, h.pid);
   for (const auto& a : st.attachments) {
@@ -54,23 +89,7 @@ PodInfo pod_info(const state::PodState& st) {
     n.network = a.network;
     n.ifname = a.ifname;
     n.state = a.state == state::RowState::done ? "attached" : "intent";
-    if (!a.result.empty()) {
-      if (auto r = cni::parse_result_text(a.result)) {
-        // The interface inside the pod (sandbox set) named like the attachment; the host-side
-        // veth and the bridge are in the result too.
-        std::optional<int> index;
-        for (size_t i = 0; i < r->interfaces.size(); ++i) {
-          if (r->interfaces[i].name == a.ifname && !r->interfaces[i].sandbox.empty()) {
-            index = static_cast<int>(i);
-            n.mac = r->interfaces[i].mac;
-          }
-        }
-        for (const auto& ip : r->ips) {
-          if (ip.interface && index && *ip.interface != *index) continue;
-          n.addresses.push_back({ip.address, ip.gateway, ip.ipv6()});
-        }
-      }
-    }
+    if (!a.result.empty()) add_result(a.result, a.ifname, n);
     // Ports are published through the first network.
     if (a.index == 0) {
       for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol});

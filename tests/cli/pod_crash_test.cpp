@@ -51,12 +51,14 @@ TEST_P(PodCrash, CreateKilledThenGcLeavesNothing) {
   auto env = w.cli_env();
   auto killed = env;
   killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + GetParam());
-  auto r = run_podns({"pod", "create", "crash", "-p", fmt::format("127.0.0.1:{}:80", 40000 + getpid() % 1000)}, killed);
+  // Unique names: the iptables rules of concurrently running tests share one host.
+  std::string name = test::unique_name("crash");
+  auto r = run_podns({"pod", "create", name, "-p", fmt::format("127.0.0.1:{}:80", 40000 + getpid() % 1000)}, killed);
   ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << GetParam() << " not reached: " << r.err;
   auto gc = run_podns({"gc"}, env);
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
-  EXPECT_NE(gc.out.find("pod crash"), std::string::npos) << gc.out;
-  expect_clean_host(w, "crash");
+  EXPECT_NE(gc.out.find("pod " + name), std::string::npos) << gc.out;
+  expect_clean_host(w, name);
 }
 
 INSTANTIATE_TEST_SUITE_P(KillPoints, PodCrash,
@@ -76,16 +78,17 @@ TEST_P(PodRmCrash, RemoveKilledThenGcLeavesNothing) {
   PODNS_REQUIRE_TOOL("nft", "nftables");
   PodWorld w;
   auto env = w.cli_env();
-  ASSERT_EQ(run_podns({"pod", "create", "crash", "-p", fmt::format("127.0.0.1:{}:80", 41000 + getpid() % 1000)}, env)
+  std::string name = test::unique_name("crash");
+  ASSERT_EQ(run_podns({"pod", "create", name, "-p", fmt::format("127.0.0.1:{}:80", 41000 + getpid() % 1000)}, env)
                 .exit_code,
             0);
   auto killed = env;
   killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + GetParam());
-  auto r = run_podns({"pod", "rm", "crash"}, killed);
+  auto r = run_podns({"pod", "rm", name}, killed);
   ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << GetParam() << " not reached: " << r.err;
   auto gc = run_podns({"gc"}, env);
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
-  expect_clean_host(w, "crash");
+  expect_clean_host(w, name);
 }
 
 INSTANTIATE_TEST_SUITE_P(KillPoints, PodRmCrash, ::testing::Values("rm.removing", "rm.deleted", "rm.unpinned"),
@@ -103,21 +106,23 @@ TEST(PodGc, StateWithoutPinsAndPinsWithoutState) {
   PODNS_REQUIRE_TOOL("nft", "nftables");
   PodWorld w;
   auto env = w.cli_env();
-  ASSERT_EQ(run_podns({"pod", "create", "nopin"}, env).exit_code, 0);
-  ASSERT_EQ(run_podns({"pod", "create", "nostate"}, env).exit_code, 0);
-  ASSERT_OK(remove_pin(w.env.paths.netns_dir + "/nopin", w.env.paths.netns_dir));
+  std::string nopin = test::unique_name("nopin"), nostate = test::unique_name("nostate");
+  ASSERT_EQ(run_podns({"pod", "create", nopin}, env).exit_code, 0);
+  ASSERT_EQ(run_podns({"pod", "create", nostate}, env).exit_code, 0);
+  ASSERT_OK(remove_pin(w.env.paths.netns_dir + "/" + nopin, w.env.paths.netns_dir));
   // The state of `nostate` is lost (a deleted database row), its pins, lease and cache remain.
   {
     auto store = state::Store::open(w.env.paths.db_path());
     ASSERT_OK(store);
-    ASSERT_OK(store->delete_pod("nostate"));
+    ASSERT_OK(store->delete_pod(nostate));
   }
   auto gc = run_podns({"gc"}, env);
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
-  EXPECT_NE(gc.out.find("pod nopin: pin"), std::string::npos) << gc.out;
-  EXPECT_NE(gc.out.find("/netns/nostate without a pod: removed"), std::string::npos) << gc.out;
-  EXPECT_NE(gc.out.find("CNI attachment podns/podns-nostate/eth0 without a pod: deleted"), std::string::npos) << gc.out;
-  expect_clean_host(w, "nostate");
+  EXPECT_NE(gc.out.find("pod " + nopin + ": pin"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("/netns/" + nostate + " without a pod: removed"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("CNI attachment podns/podns-" + nostate + "/eth0 without a pod: deleted"), std::string::npos)
+      << gc.out;
+  expect_clean_host(w, nostate);
   // A second gc has nothing to do.
   auto again = run_podns({"gc"}, env);
   EXPECT_EQ(again.out, "");
