@@ -88,6 +88,7 @@ struct AttachFlags : CniFlags {
     cni::RuntimeConf rt;
     if (!netns.empty()) {
       if (netns.find('/') != std::string::npos) {
+        // Any path is taken as given (the library refuses relative ones).
         rt.netns = netns;
       } else {
         if (auto st = validate_name(netns); !st) return fail_with(st, "NETNS");

@@ -166,6 +166,9 @@ static Status check_attachment(const NetworkConfigList& net, const RuntimeConf& 
   if (auto st = validate_container_id(rt.container_id); !st) return st;
   if (auto st = validate_ifname(rt.ifname); !st) return st;
   if (need_netns && rt.netns.empty()) return fail(Errc::invalid_argument, "no network namespace path");
+  // Plugins run with another cwd and setns by path: a relative path would mean something else there.
+  if (!rt.netns.empty() && rt.netns[0] != '/')
+    return fail(Errc::invalid_argument, fmt::format("network namespace path \"{}\" is not absolute", rt.netns));
   if (net.plugins.empty()) return fail(Errc::invalid_argument, fmt::format("network {}: no plugins", net.name));
   if (!rt.capability_args.is_null() && !rt.capability_args.is_object())
     return fail(Errc::invalid_argument, "capability args: not a JSON object");

@@ -204,7 +204,7 @@ TEST_F(RuntimeFake, MissingPluginOrBadInputAttachesNothing) {
   auto ok = net("1.0.0", {"a"});
   for (auto [cid, ifname, netns] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"", "eth0", "/x"}, {"-x", "eth0", "/x"}, {"a/b", "eth0", "/x"}, {"c", "eth0123456789abcdef", "/x"},
-           {"c", "a:b", "/x"}, {"c", "", "/x"}, {"c", "eth0", ""}}) {
+           {"c", "a:b", "/x"}, {"c", "", "/x"}, {"c", "eth0", ""}, {"c", "eth0", "rel/ns"}}) {
     RuntimeConf bad = conf;
     bad.container_id = cid;
     bad.ifname = ifname;

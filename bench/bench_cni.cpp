@@ -1,0 +1,208 @@
+// CNI runtime cost: ADD+DEL of a bridge chain (bridge with host-local IPAM, then tuning) through
+// podns's Runtime, against the same plugin binaries called directly with the same configs
+// (environment, stdin, prevResult chaining, nothing else), interleaved in the same run so machine
+// noise hits both alike. The target: podns adds at most 1 ms per ADD or DEL.
+//
+// podns does more per operation than the bare calls: validation, a per-attachment flock, result
+// parsing and version conversion, the result cache (temp file + fsync + rename + fsync(dir)) and
+// its removal; that is what the difference measures.
+//
+// Needs root and containernetworking-plugins in /usr/lib/cni. Everything lives below a private temp
+// dir (netns pin, cache, host-local data); the bridge is deleted at exit.
+//
+//   build/bench_cni                        # reports podns_ms, direct_ms, overhead_ms_per_op
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "podns/cni/runtime.hpp"
+#include "podns/pin.hpp"
+
+extern char** environ;
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kPluginDir = "/usr/lib/cni";
+
+// The bare way to call a plugin: spawn, write stdin, read stdout, wait.
+std::string exec_plugin(const std::string& path, const std::vector<std::string>& env, const std::string& input,
+                        bool* ok) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) < 0 || ::pipe2(out, O_CLOEXEC) < 0) std::abort();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  std::vector<char*> argv = {const_cast<char*>(path.c_str()), nullptr};
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid;
+  int rc = ::posix_spawn(&pid, path.c_str(), &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  if (rc != 0) std::abort();
+  // Configs are far below a pipe buffer: write it all, then read.
+  if (::write(in[1], input.data(), input.size()) != static_cast<ssize_t>(input.size())) std::abort();
+  ::close(in[1]);
+  std::string result;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(out[0], buf, sizeof buf)) > 0) result.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status;
+  ::waitpid(pid, &status, 0);
+  *ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return result;
+}
+
+std::vector<std::string> env_for(const std::string& cmd, const std::string& cid, const std::string& netns) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  for (std::string kv : {"CNI_COMMAND=" + cmd, "CNI_CONTAINERID=" + cid, "CNI_NETNS=" + netns,
+                         std::string("CNI_IFNAME=eth0"), std::string("CNI_ARGS="), std::string("CNI_PATH=") + kPluginDir})
+    env.push_back(kv);
+  return env;
+}
+
+// ADD then DEL of `net` by calling each plugin binary directly, as a minimal runtime would.
+bool direct_add_del(const podns::cni::NetworkConfigList& net, const std::string& cid, const std::string& netns) {
+  json prev;
+  bool ok = true;
+  auto add_env = env_for("ADD", cid, netns);
+  for (auto& p : net.plugins) {
+    json cfg = p.raw;
+    cfg["name"] = net.name;
+    cfg["cniVersion"] = net.cni_version;
+    if (!prev.is_null()) cfg["prevResult"] = prev;
+    prev = json::parse(exec_plugin(std::string(kPluginDir) + "/" + p.type, add_env, cfg.dump(), &ok));
+    if (!ok) return false;
+  }
+  auto del_env = env_for("DEL", cid, netns);
+  for (auto it = net.plugins.rbegin(); it != net.plugins.rend(); ++it) {
+    json cfg = it->raw;
+    cfg["name"] = net.name;
+    cfg["cniVersion"] = net.cni_version;
+    cfg["prevResult"] = prev;
+    exec_plugin(std::string(kPluginDir) + "/" + it->type, del_env, cfg.dump(), &ok);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+struct Setup {
+  std::string dir, bridge, netns;
+  podns::Paths paths;
+  podns::cni::NetworkConfigList net;
+  bool ok = false;
+
+  Setup() {
+    char tmpl[] = "/tmp/podns-bench-cni-XXXXXX";
+    if (::geteuid() != 0 || !::mkdtemp(tmpl)) return;
+    dir = tmpl;
+    paths = podns::Paths::under(dir + "/run", dir + "/state");
+    bridge = "pbc" + std::to_string(::getpid() % 1000000);
+    auto pin = podns::create_pinned(paths, podns::NamespaceType::net, "bench");
+    if (!pin) {
+      std::fprintf(stderr, "bench_cni: %s\n", pin.error().message().c_str());
+      return;
+    }
+    netns = pin->path;
+    json doc = {{"cniVersion", "1.0.0"},
+                {"name", "benchnet"},
+                {"plugins",
+                 json::array({{{"type", "bridge"},
+                               {"bridge", bridge},
+                               {"isGateway", true},
+                               {"ipam",
+                                {{"type", "host-local"},
+                                 {"ranges", json::array({json::array({{{"subnet", "10.199.77.0/24"}}})})},
+                                 {"dataDir", dir + "/ipam"}}}},
+                              {{"type", "tuning"}, {"sysctl", {{"net.core.somaxconn", "512"}}}}})}};
+    auto l = podns::cni::parse_network_list(doc.dump());
+    if (!l) return;
+    net = *l;
+    ok = true;
+  }
+  ~Setup() {
+    if (!netns.empty()) (void)podns::remove_pinned(paths, "bench");
+    if (!bridge.empty()) std::system(("ip link del " + bridge + " 2>/dev/null").c_str());
+    if (!dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+};
+
+Setup& setup() {
+  static Setup s;
+  return s;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+void BM_CniBridgeAddDel(benchmark::State& state) {
+  Setup& s = setup();
+  if (!s.ok) {
+    state.SkipWithError("needs root and /usr/lib/cni (containernetworking-plugins)");
+    return;
+  }
+  podns::cni::RuntimeOptions o;
+  o.plugin_dirs = {kPluginDir};
+  o.cache_dir = s.dir + "/cache";
+  podns::cni::Runtime rt(o);
+  podns::cni::RuntimeConf conf;
+  conf.container_id = "bench";
+  conf.netns = s.netns;
+  std::vector<double> podns_ms, direct_ms;
+  for (auto _ : state) {
+    // Alternate which goes first, so warm caches favour neither.
+    for (int order = 0; order < 2; ++order) {
+      bool podns_first = (state.iterations() + order) % 2 == 0;
+      auto t0 = Clock::now();
+      bool good;
+      if (podns_first) {
+        auto r = rt.add(s.net, conf);
+        good = r.has_value() && rt.del(s.net, conf).has_value();
+        podns_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      } else {
+        good = direct_add_del(s.net, "bench", s.netns);
+        direct_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+      if (!good) {
+        state.SkipWithError("a plugin call failed");
+        return;
+      }
+    }
+  }
+  double p = median(podns_ms), d = median(direct_ms);
+  state.counters["podns_ms"] = p;
+  state.counters["direct_ms"] = d;
+  // Per ADD or per DEL: one ADD+DEL pair is two operations.
+  state.counters["overhead_ms_per_op"] = (p - d) / 2;
+}
+BENCHMARK(BM_CniBridgeAddDel)->Iterations(60)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
