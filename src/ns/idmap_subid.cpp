@@ -108,8 +108,6 @@ Result<IdMap> allocate_idmap(std::span<const SubidRange> allowed, uint32_t size,
       for (const auto& b : busy)
         if (b.host_id > cur && b.host_id < stop) stop = b.host_id;
       uint64_t take = std::min(stop - cur, need);
-      // Prefer one whole block: a free stretch too small for all of it is used only if the total
-      // would otherwise not fit (handled by continuing to collect below).
       out.push_back({static_cast<uint32_t>(next_ctr), static_cast<uint32_t>(cur), static_cast<uint32_t>(take)});
       next_ctr += take;
       need -= take;
