@@ -2,7 +2,7 @@
 // each other's entries: <cache_dir>/results/<network>-<container_id>-<ifname>, JSON
 //   {"kind":"cniCacheV1","containerId":..,"config":<base64 conflist>,"ifName":..,"networkName":..,
 //    "netns":..,"cniArgs":[[k,v],..],"capabilityArgs":{..},"result":{..}}
-// Written atomically (temp file, fsync, rename, fsync dir).
+// Written atomically (temp file, fsync, rename; see cache.cpp for why the dir is not fsynced).
 #pragma once
 
 #include <optional>
