@@ -9,7 +9,7 @@ CMAKE_GEN  := -G Ninja
 # Lets ccache share objects between clones of this tree (CI builds a fresh clone).
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps build build-asan test test-release test-asan demo bench clean
+.PHONY: all deps build build-asan test test-release test-asan test-fuzz demo bench clean
 
 all: build
 
@@ -28,8 +28,12 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-test: test-release test-asan
+test: test-release test-asan test-fuzz
 	@echo "make test: all suites passed"
+
+# libFuzzer targets (clang, own build dir), each run briefly on its seed corpus.
+test-fuzz: deps
+	scripts/run-fuzz.sh $(FUZZ_BUILD) 20
 
 test-release: build
 	@scripts/test-setup.sh
