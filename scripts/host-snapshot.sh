@@ -6,5 +6,5 @@
   ls /run/netns 2>/dev/null | sed 's/^/netns /'
   ls /sys/class/net | sed 's/^/link /'
   command -v nft >/dev/null && nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/; s/^/nft /'
-  ps -eo pid=,comm= | awk '$2 ~ /^(podns|slirp4netns|pasta|passt)/ {print "proc " $1 " " $2}'
+  ps -eo pid=,comm= | awk '$2 ~ /^(podns|podns-pidns|slirp4netns|pasta|passt)/ {print "proc " $1 " " $2}'
 } | sort
