@@ -134,8 +134,12 @@ TEST(OciSpec, MergeReplacesOnlyTheSetsTypes) {
   EXPECT_EQ(spec->idmaps, maps);
   int joined = 0;
   for (const auto& n : spec->namespaces) {
-    if (n.type == NamespaceType::net) EXPECT_EQ(n.path, "/run/netns/web");
-    if (n.type == NamespaceType::user) EXPECT_EQ(n.path, "/u/web");
+    if (n.type == NamespaceType::net) {
+      EXPECT_EQ(n.path, "/run/netns/web");
+    }
+    if (n.type == NamespaceType::user) {
+      EXPECT_EQ(n.path, "/u/web");
+    }
     if (!n.path.empty()) ++joined;
   }
   EXPECT_EQ(joined, 2);
