@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,6 +149,8 @@ struct Setup {
     if (!netns.empty()) (void)podns::remove_pinned(paths, "bench");
     if (!bridge.empty()) std::system(("ip link del " + bridge + " 2>/dev/null").c_str());
     if (!dir.empty()) {
+      // The pin dir is a (shared) self-bind mount, as `ip netns` makes it: detach before removing.
+      ::umount2((dir + "/run/netns").c_str(), MNT_DETACH);
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
     }
