@@ -21,7 +21,6 @@ demo_pods() {
   demo_pods_cleanup() {
     "$podns" pod rm --force web client >/dev/null 2>&1 || true
     "$podns" gc >/dev/null 2>&1 || true
-    kill "${server_pid:-}" 2>/dev/null || true
     wait "${server_pid:-}" 2>/dev/null || true
     ip link del podnsdemo0 2>/dev/null || true
     # The plugins' once-per-host chains, only when this demo created them (no other CNI user).
@@ -63,7 +62,8 @@ demo_pods() {
   fi
   echo "== a small server inside web on :8080, fetched from the host at 127.0.0.1:$port"
   mkdir -p "$dir/www" && echo "hello from pod web" > "$dir/www/index.html"
-  "$podns" pod exec web -- busybox httpd -f -p 8080 -h "$dir/www" &
+  # The server quits by itself (timeout): killing `podns pod exec` would not stop its child.
+  "$podns" pod exec web -- timeout 8 busybox httpd -f -p 8080 -h "$dir/www" &
   server_pid=$!
   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.1; done
   echo "== podns pod inspect web"
@@ -72,7 +72,7 @@ demo_pods() {
   "$podns" pod stats 2>/dev/null || echo "(pod stats not available in this build)"
   echo "== podns pod oci-spec web   (paste into a runtime's config.json to join the pod)"
   "$podns" pod oci-spec web
-  kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
   echo "== podns pod rm web client"
   "$podns" pod rm web client
   echo "== podns gc   (nothing left to clean)"
