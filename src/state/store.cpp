@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <ctime>
+#include <thread>
 #include <filesystem>
 #include <unordered_map>
 
@@ -48,6 +50,26 @@ Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 
+namespace {
+
+// Switching a fresh database to WAL and running the migrations take locks for which SQLite may
+// answer SQLITE_BUSY at once, without calling the busy handler (several processes opening a new
+// database together: the journal-mode change and the WAL recovery are not covered by
+// busy_timeout). Retry those steps, with a short sleep, for as long as the busy timeout allows.
+Status initialize_with_retry(sql::Db& db, std::chrono::milliseconds busy_timeout) {
+  auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    Status s = db.exec("PRAGMA journal_mode = WAL", "set WAL mode");
+    if (s) s = db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", "set pragmas");
+    if (s) s = migrate(db);
+    if (s || !s.error().is(Errc::busy) || std::chrono::steady_clock::now() >= deadline) return s;
+    (void)db.exec("ROLLBACK", "roll back schema migration");  // migrate() may have begun one
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
 Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds busy_timeout) {
   auto doing = fmt::format("open state database {}", db_path);
   std::error_code ec;
@@ -75,10 +97,7 @@ Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds 
   // commits, but it also takes every pin, veth and netns with it, and gc reconciles the rest.
   // The first statement is the one that reads the file header, so it is the one that reports a
   // file that is not a database.
-  if (auto s = db.exec("PRAGMA journal_mode = WAL", "set WAL mode"); !s) return fail_with(s, doing);
-  if (auto s = db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", "set pragmas"); !s)
-    return fail_with(s, doing);
-  if (auto s = migrate(db); !s) return fail_with(s, doing);
+  if (auto s = initialize_with_retry(db, busy_timeout); !s) return fail_with(s, doing);
   ::chmod(db_path.c_str(), 0600);
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
