@@ -2,7 +2,7 @@
 # make demo: podns doing its main job on this machine, leaving the host as it was.
 set -euo pipefail
 podns=${1:?usage: demo.sh PATH_TO_PODNS}
-"$podns" --help
+here=$(cd "$(dirname "$0")" && pwd)
 
 # --- Namespace core (engineer A): a netns pin that `ip netns` sees, inspected, entered, removed.
 demo_ns=podns-demo-$$
@@ -21,3 +21,9 @@ echo "+ podns ns rm $demo_ns"
 "$podns" ns rm "$demo_ns"
 if ip netns list | grep -qF "$demo_ns"; then echo "demo: $demo_ns left behind" >&2; exit 1; fi
 echo "namespace core: host clean again"
+
+# --- Pods (engineer D): two pods on the default network, ping, a published port, inspect, stats, rm.
+# shellcheck source=demo-pods.sh
+. "$here/demo-pods.sh"
+demo_pods "$podns"
+echo "demo: done; the host is as it was"

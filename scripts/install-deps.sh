@@ -12,7 +12,7 @@ packages=(
   clang-16 libclang-rt-16-dev
   # runtime peers and test tools
   containernetworking-plugins slirp4netns passt iproute2 runc uidmap busybox-static
-  iptables nftables procps util-linux python3 socat hyperfine
+  iptables nftables procps util-linux python3 socat hyperfine curl iputils-ping
 )
 
 missing=()
