@@ -12,6 +12,7 @@
 
 #include "podns/cni/types.hpp"
 #include "podns/fd.hpp"
+#include "podns/read_file.hpp"
 
 namespace podns::cni {
 namespace {
@@ -43,22 +44,7 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
 }
 
 Result<std::string> read_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return fail_errno("open " + path);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) < 0) return fail_errno("stat " + path);
-  if (!S_ISREG(st.st_mode)) return fail(Errc::corrupt, path + ": not a regular file");
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("read " + path);
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > kMaxEntryBytes) return fail(Errc::corrupt, path + ": larger than any cache entry");
-  }
-  return out;
+  return read_regular_file(path, kMaxEntryBytes, Errc::corrupt);
 }
 
 Result<std::string> req_string(const json& j, const char* key, bool required) {

@@ -15,6 +15,7 @@
 
 #include "podns/cni/types.hpp"
 #include "podns/fd.hpp"
+#include "podns/read_file.hpp"
 
 namespace podns::cni {
 namespace {
@@ -119,24 +120,7 @@ Status negotiate(const json& doc, NetworkConfigList& list) {
 }
 
 Result<std::string> read_small_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return fail_errno("open " + path);
-  struct stat st {};
-  if (fstat(fd.get(), &st) < 0) return fail_errno("stat " + path);
-  if (!S_ISREG(st.st_mode)) return fail(Errc::invalid_argument, path + ": not a regular file");
-  if (static_cast<std::size_t>(st.st_size) > kMaxConfigBytes)
-    return fail(Errc::invalid_argument, fmt::format("{}: larger than {} bytes", path, kMaxConfigBytes));
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("read " + path);
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > kMaxConfigBytes) return fail(Errc::invalid_argument, path + ": too large");
-  }
-  return out;
+  return read_regular_file(path, kMaxConfigBytes);
 }
 
 // Regular files in `dir` with one of `exts`, sorted lexically (libcni's ConfFiles + sort).
