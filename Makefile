@@ -6,8 +6,10 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
-# Lets ccache share objects between clones of this tree (CI builds a fresh clone).
+# Lets ccache share objects between clones of this tree (CI builds a fresh clone elsewhere): paths
+# relative to the tree, and the working directory left out of the hash (-g would put it in).
 export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build build-asan test test-release test-asan test-fuzz demo bench clean
 
