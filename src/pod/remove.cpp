@@ -133,6 +133,9 @@ void recover_crashed(const PodEnv& env, state::Store& store, std::vector<std::st
     if (!lock) continue;
     auto st = store.load(p.name);
     if (!st) continue;  // removed meanwhile
+    // Listed as unfinished, but its operation may have finished (and let go of the lock) between
+    // the listing and our lock: only a pod still unfinished under its lock was really interrupted.
+    if (st->pod.phase == state::PodPhase::ready) continue;
     auto what = fmt::format("pod {}: {} interrupted, rolled back", p.name,
                             p.phase == state::PodPhase::creating ? "create" : "rm");
     if (auto s = teardown(env, store, *st, /*force=*/false); !s) {
