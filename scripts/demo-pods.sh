@@ -11,8 +11,9 @@ demo_pods() {
   fi
   local dir; dir=$(mktemp -d /tmp/podns-demo-XXXXXX)
   local nft_before; nft_before=$(nft list ruleset 2>/dev/null | grep -c 'chain CNI-' || true)
-  local had_nat=0 had_filter=0
+  local had_nat=0 had_filter=0 had_nat6=0
   nft list table ip nat >/dev/null 2>&1 && had_nat=1
+  nft list table ip6 nat >/dev/null 2>&1 && had_nat6=1
   nft list table ip filter >/dev/null 2>&1 && had_filter=1
   export PODNS_RUN_DIR=$dir/run PODNS_STATE_DIR=$dir/state
   export PODNS_DEFAULT_BRIDGE=podnsdemo0 PODNS_DEFAULT_SUBNET=10.89.77.0/24
@@ -39,6 +40,8 @@ demo_pods() {
         done
       done
       [ $had_nat = 1 ] || { [ -z "$(nft list table ip nat 2>/dev/null | grep -E '^\s+(ip|meta|counter|jump|masquerade)')" ] && nft delete table ip nat 2>/dev/null || true; }
+      # portmap makes an ip6 nat table even for IPv4-only pods; drop it when we made it and it is empty.
+      [ $had_nat6 = 1 ] || { [ -z "$(nft list table ip6 nat 2>/dev/null | grep -E '^\s+(chain|ip6|meta|counter|jump|masquerade)')" ] && nft delete table ip6 nat 2>/dev/null || true; }
       [ $had_filter = 1 ] || { [ -z "$(nft list table ip filter 2>/dev/null | grep -E '^\s+(ip|meta|counter|jump|accept|drop)')" ] && nft delete table ip filter 2>/dev/null || true; }
     fi
     for m in $(awk -v d="$dir" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do umount -l "$m"; done
