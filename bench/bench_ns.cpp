@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_dir.hpp"
 #include "podns/pin.hpp"
 #include "podns/run_in_ns.hpp"
 
@@ -32,18 +33,7 @@ namespace {
 
 using namespace podns;
 
-struct BenchDir {
-  std::string path;
-  BenchDir() {
-    char tmpl[] = "/tmp/podns-bench-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~BenchDir() {
-    ::umount2((path + "/run/netns").c_str(), MNT_DETACH);
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using podns::bench::BenchDir;
 
 void BM_NetnsCreatePinRemove_raw(benchmark::State& state) {
   if (::geteuid() != 0) return state.SkipWithError("needs root");

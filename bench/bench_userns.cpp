@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <string>
 
+#include "bench_dir.hpp"
 #include "podns/pin.hpp"
 #include "podns/spawn.hpp"
 #include "podns/userns.hpp"
@@ -32,29 +33,7 @@ namespace {
 
 using namespace podns;
 
-struct BenchDir {
-  std::string path;
-  BenchDir() {
-    char tmpl[] = "/tmp/podns-bench-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~BenchDir() {
-    // prepare_pin_dir made the pin dirs shared mounts of themselves: detach them (deepest first),
-    // or remove_all fails with EBUSY and leaves the dir and its mounts behind.
-    std::vector<std::string> mounts;
-    std::ifstream mi("/proc/self/mountinfo");
-    for (std::string line; std::getline(mi, line);) {
-      std::istringstream ls(line);
-      std::string id, parent, devno, root, mountpoint;
-      ls >> id >> parent >> devno >> root >> mountpoint;
-      if (mountpoint.rfind(path + "/", 0) == 0) mounts.push_back(mountpoint);
-    }
-    std::sort(mounts.begin(), mounts.end(), [](auto& a, auto& b) { return a.size() > b.size(); });
-    for (const auto& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using podns::bench::BenchDir;
 
 IdMappings bench_maps() {
   IdMappings m;
