@@ -7,8 +7,8 @@
 //   BM_CliAddRm/ip                 `ip netns add N` + `ip netns del N` as processes
 //   BM_CliAddRm/podns              `podns ns add N` + `podns ns rm N` as processes (same /run/netns)
 // Run as root (see docs/ns.md):
-//   build/bench/bench_ns --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
-//     --benchmark_report_aggregates_only=true
+//   build/bench/bench_ns --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//     --benchmark_report_aggregates_only=true   (one command line)
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sched.h>
