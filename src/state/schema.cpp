@@ -5,14 +5,55 @@
 #include <array>
 
 #include "podns/state/store.hpp"
+#include "state/summary.hpp"
 
 namespace podns::state {
 namespace {
 
+// 1 -> 2: fill the new summary columns of the rows an older podns wrote, from their stored CNI
+// results, inside the migration's transaction (all or nothing).
+Status backfill_summaries(sql::Db& db) {
+  struct Row {
+    std::string pod;
+    int64_t idx;
+    AttachmentSummary summary;
+  };
+  std::vector<Row> rows;
+  {
+    auto st = db.prepare("SELECT pod, idx, ifname, result FROM attachments WHERE result != ''");
+    if (!st) return fail(st.error());
+    for (;;) {
+      auto row = st->step("read attachments to summarize");
+      if (!row) return fail(row.error());
+      if (!*row) break;
+      rows.push_back({st->text(0), st->integer(1), summarize_cni_result(st->text(3), st->text(2))});
+    }
+  }
+  auto mac = db.prepare("UPDATE attachments SET mac = ?3 WHERE pod = ?1 AND idx = ?2");
+  auto addr = db.prepare("INSERT INTO attachment_addresses (pod, idx, seq, address, gateway) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!mac) return fail(mac.error());
+  if (!addr) return fail(addr.error());
+  for (const auto& r : rows) {
+    mac->bind(1, r.pod).bind(2, r.idx).bind(3, r.summary.mac);
+    if (auto s = mac->exec("store attachment summary"); !s) return s;
+    for (size_t i = 0; i < r.summary.addresses.size(); ++i) {
+      addr->bind(1, r.pod).bind(2, r.idx).bind(3, static_cast<int64_t>(i));
+      addr->bind(4, r.summary.addresses[i].address).bind(5, r.summary.addresses[i].gateway);
+      if (auto s = addr->exec("store attachment address"); !s) return s;
+    }
+  }
+  return {};
+}
+
+struct Migration {
+  std::string_view sql;
+  Status (*backfill)(sql::Db&) = nullptr;  // runs after sql, in the same transaction
+};
+
 // migrations[i] takes the schema from version i to i + 1. Append only; never edit a shipped step.
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+const std::array<Migration, kSchemaVersion> kMigrations = {{
     // 0 -> 1
-    R"sql(
+    {R"sql(
 CREATE TABLE pods (
   name        TEXT PRIMARY KEY,
   phase       TEXT NOT NULL CHECK (phase IN ('creating', 'ready', 'removing')),
@@ -59,31 +100,63 @@ CREATE TABLE helpers (
   state      TEXT NOT NULL CHECK (state IN ('intent', 'done')),
   PRIMARY KEY (pod, kind)
 ) WITHOUT ROWID;
+)sql"},
+    // 1 -> 2: summaries for `pod ls` (no JSON parsing per listing). json_extract gives an object
+    // member back as JSON text; a spec that is not JSON (never written by podns) keeps ''.
+    {R"sql(
+ALTER TABLE pods ADD COLUMN id_mappings TEXT NOT NULL DEFAULT '';
+UPDATE pods SET id_mappings = COALESCE(json_extract(spec, '$.idMappings'), '') WHERE json_valid(spec);
+ALTER TABLE attachments ADD COLUMN mac TEXT NOT NULL DEFAULT '';
+CREATE TABLE attachment_addresses (
+  pod     TEXT NOT NULL,
+  idx     INTEGER NOT NULL,
+  seq     INTEGER NOT NULL,
+  address TEXT NOT NULL,
+  gateway TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (pod, idx, seq),
+  FOREIGN KEY (pod, idx) REFERENCES attachments (pod, idx) ON DELETE CASCADE
+) WITHOUT ROWID;
 )sql",
-};
+     backfill_summaries},
+}};
 
 }  // namespace
 
+Result<int> read_schema_version(sql::Db& db) {
+  auto st = db.prepare("PRAGMA user_version");
+  if (!st) return fail(st.error());
+  auto row = st->step("read schema version");
+  if (!row) return fail(row.error());
+  return *row ? static_cast<int>(st->integer(0)) : 0;
+}
+
 Status migrate(sql::Db& db) {
+  // The common case, an up-to-date database, needs no write lock: `pod ls` must not queue behind
+  // a writer (WAL lets readers through) nor take one itself.
+  auto current = read_schema_version(db);
+  if (!current) return fail(current.error());
+  if (*current == kSchemaVersion) return {};
   // BEGIN IMMEDIATE: two processes opening a fresh database at once must not both create tables.
   if (auto s = db.exec("BEGIN IMMEDIATE", "begin schema migration"); !s) return s;
   auto rollback = [&](Error e) -> Status {
     (void)db.exec("ROLLBACK", "rollback");
     return std::unexpected(std::move(e));
   };
-  auto st = db.prepare("PRAGMA user_version");
-  if (!st) return rollback(st.error());
-  auto row = st->step("read schema version");
-  if (!row) return rollback(row.error());
-  int version = *row ? static_cast<int>(st->integer(0)) : 0;
-  st = sql::Stmt();  // finalize before altering the schema
+  // Read again under the lock: another process may have migrated meanwhile.
+  auto v = read_schema_version(db);
+  if (!v) return rollback(v.error());
+  int version = *v;
   if (version > kSchemaVersion)
     return rollback(Error(Errc::unsupported,
                           fmt::format("database schema version {} is newer than this podns supports ({})",
                                       version, kSchemaVersion)));
   for (int v = version; v < kSchemaVersion; ++v) {
-    if (auto s = db.exec(kMigrations[static_cast<size_t>(v)], fmt::format("migrate schema {} -> {}", v, v + 1)); !s)
-      return rollback(s.error());
+    const auto& m = kMigrations[static_cast<size_t>(v)];
+    auto doing = fmt::format("migrate schema {} -> {}", v, v + 1);
+    if (auto s = db.exec(m.sql, doing); !s) return rollback(s.error());
+    if (m.backfill) {
+      if (auto s = m.backfill(db); !s) return rollback(Error(s.error()).context(doing));
+    }
   }
   if (version != kSchemaVersion) {
     if (auto s = db.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion), "set schema version"); !s)

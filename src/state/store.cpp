@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <thread>
@@ -12,6 +13,7 @@
 
 #include "state/schema.hpp"
 #include "state/sqlite.hpp"
+#include "state/summary.hpp"
 
 namespace podns::state {
 
@@ -150,10 +152,13 @@ PodRecord pod_from(const sql::Stmt& st) {
   p.netns_path = st.text(3);
   p.userns_path = st.text(4);
   p.created_at = st.integer(5);
+  p.id_mappings = st.text(6);
   return p;
 }
 
-constexpr std::string_view kPodCols = "name, phase, spec, netns_path, userns_path, created_at";
+constexpr std::string_view kPodCols = "name, phase, spec, netns_path, userns_path, created_at, id_mappings";
+// The same columns with spec left out (it is read as ''), for listings.
+constexpr std::string_view kPodSummaryCols = "name, phase, '', netns_path, userns_path, created_at, id_mappings";
 
 }  // namespace
 
@@ -188,8 +193,9 @@ Status Store::insert_pod(const PodRecord& pod, const std::vector<PortMapping>& p
     }
     int64_t now = pod.created_at ? pod.created_at : static_cast<int64_t>(std::time(nullptr));
     auto r = run(impl_->db,
-                 "INSERT INTO pods (name, phase, spec, netns_path, userns_path, created_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 "INSERT INTO pods (name, phase, spec, netns_path, userns_path, created_at, id_mappings) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                 "CASE WHEN json_valid(?3) THEN COALESCE(json_extract(?3, '$.idMappings'), '') ELSE '' END)",
                  doing, pod.name, to_string(pod.phase), pod.spec, pod.netns_path, pod.userns_path, now);
     if (!r) return fail(r.error());
     for (const auto& p : ports) {
@@ -251,8 +257,10 @@ Result<std::vector<PodRecord>> Store::list_unfinished() {
   return out;
 }
 
-Result<std::vector<PodRecord>> Store::list_pods() {
-  auto st = impl_->db.prepare(fmt::format("SELECT {} FROM pods ORDER BY name", kPodCols));
+namespace {
+
+Result<std::vector<PodRecord>> select_pods(sql::Db& db, std::string_view cols) {
+  auto st = db.prepare(fmt::format("SELECT {} FROM pods ORDER BY name", cols));
   if (!st) return fail(st.error());
   std::vector<PodRecord> out;
   for (;;) {
@@ -264,10 +272,15 @@ Result<std::vector<PodRecord>> Store::list_pods() {
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<PodRecord>> Store::list_pods() { return select_pods(impl_->db, kPodCols); }
+
 namespace {
 
-// Reads the child rows of one pod (pod != "") or of all pods into `by_name`.
-Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>& pods) {
+// Reads the child rows of one pod (pod != "") or of all pods into `pods`; with `full` false,
+// without the large JSON columns of attachments (a listing).
+Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>& pods, bool full = true) {
   std::unordered_map<std::string, PodState*> by_name;
   for (auto& p : pods) by_name[p.pod.name] = &p;
   std::string where = pod.empty() ? "" : " WHERE pod = ?1";
@@ -289,8 +302,10 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
                     });
       !s)
     return s;
-  if (auto s = each("SELECT pod, idx, network, ifname, container_id, netns_path, config, runtime_config, result, "
-                    "state FROM attachments",
+  if (auto s = each(full ? "SELECT pod, idx, network, ifname, container_id, netns_path, config, runtime_config, "
+                           "result, state, mac FROM attachments"
+                         : "SELECT pod, idx, network, ifname, container_id, netns_path, '', '', '', state, mac "
+                           "FROM attachments",
                     "read attachments",
                     [](const sql::Stmt& st, PodState& ps) {
                       AttachmentRecord a;
@@ -304,7 +319,17 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
                       a.runtime_config = st.text(7);
                       a.result = st.text(8);
                       a.state = parse_row_state(st.text(9));
+                      a.summary.mac = st.text(10);
                       ps.attachments.push_back(std::move(a));
+                    });
+      !s)
+    return s;
+  // Addresses come ordered by (pod, idx, seq) from the primary key; attachments are sorted below,
+  // so collect them per (pod, idx) first.
+  std::unordered_map<std::string, std::vector<std::pair<int, AttachmentAddress>>> addrs;
+  if (auto s = each("SELECT pod, idx, address, gateway FROM attachment_addresses", "read attachment addresses",
+                    [&](const sql::Stmt& st, PodState& ps) {
+                      addrs[ps.pod.name].push_back({static_cast<int>(st.integer(1)), {st.text(2), st.text(3)}});
                     });
       !s)
     return s;
@@ -327,6 +352,13 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
   for (auto& p : pods) {
     std::sort(p.attachments.begin(), p.attachments.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });
+    auto it = addrs.find(p.pod.name);
+    if (it == addrs.end()) continue;
+    for (auto& [idx, addr] : it->second) {
+      for (auto& a : p.attachments) {
+        if (a.index == idx) a.summary.addresses.push_back(std::move(addr));
+      }
+    }
   }
   return {};
 }
@@ -334,33 +366,49 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
 }  // namespace
 
 Result<PodState> Store::load(const std::string& name) {
-  // One read transaction, so the pod and its rows are a consistent snapshot.
+  // One snapshot, so the pod and its rows agree. Outside a write transaction a deferred (read)
+  // one: inspect never queues behind a writer for the write lock (WAL lets readers through).
   std::vector<PodState> out;
-  auto s = transaction([&]() -> Status {
+  auto read = [&]() -> Status {
     auto pod = get_pod(name);
     if (!pod) return fail(pod.error());
     out.push_back(PodState{*pod, {}, {}, {}, {}});
     return read_children(impl_->db, name, out);
-  });
+  };
+  Status s;
+  if (impl_->tx_depth > 0) {
+    s = read();
+  } else {
+    if (auto b = impl_->db.exec("BEGIN", "begin read"); !b) return fail(b.error());
+    s = read();
+    (void)impl_->db.exec("COMMIT", "end read");
+  }
   if (!s) return fail(s.error());
   return std::move(out.front());
 }
 
-Result<std::vector<PodState>> Store::load_all() {
+namespace {
+
+Result<std::vector<PodState>> load_everything(sql::Db& db, bool full) {
   std::vector<PodState> out;
   // A deferred (read) transaction: a consistent snapshot without taking the write lock.
-  if (auto s = impl_->db.exec("BEGIN", "begin read"); !s) return fail(s.error());
+  if (auto s = db.exec("BEGIN", "begin read"); !s) return fail(s.error());
   auto done = [&](Status s) -> Result<std::vector<PodState>> {
-    (void)impl_->db.exec("COMMIT", "end read");
+    (void)db.exec("COMMIT", "end read");
     if (!s) return fail(s.error());
     return std::move(out);
   };
-  auto pods = list_pods();
+  auto pods = select_pods(db, full ? kPodCols : kPodSummaryCols);
   if (!pods) return done(fail(pods.error()));
   out.reserve(pods->size());
   for (auto& p : *pods) out.push_back(PodState{std::move(p), {}, {}, {}, {}});
-  return done(read_children(impl_->db, "", out));
+  return done(read_children(db, "", out, full));
 }
+
+}  // namespace
+
+Result<std::vector<PodState>> Store::load_all() { return load_everything(impl_->db, true); }
+Result<std::vector<PodState>> Store::load_all_summaries() { return load_everything(impl_->db, false); }
 
 Status Store::record_pin_intent(const std::string& pod, const std::string& type, const std::string& path) {
   auto r = run(impl_->db,
@@ -395,10 +443,33 @@ Status Store::record_attachment_intent(const AttachmentRecord& a) {
 }
 
 Status Store::commit_attachment(const std::string& pod, int index, const std::string& result) {
-  return require_changed(
-      run(impl_->db, "UPDATE attachments SET result = ?3, state = 'done' WHERE pod = ?1 AND idx = ?2",
-          fmt::format("commit attachment {} of pod {}", index, pod), pod, index, result),
-      fmt::format("attachment {} of pod {}", index, pod));
+  auto doing = fmt::format("commit attachment {} of pod {}", index, pod);
+  return transaction([&]() -> Status {
+    auto ifname = [&]() -> Result<std::string> {
+      auto st = impl_->db.prepare("SELECT ifname FROM attachments WHERE pod = ?1 AND idx = ?2");
+      if (!st) return fail(st.error());
+      st->bind(1, pod).bind(2, index);
+      auto row = st->step(doing);
+      if (!row) return fail(row.error());
+      if (!*row) return fail(Errc::not_found, fmt::format("attachment {} of pod {}", index, pod));
+      return st->text(0);
+    }();
+    if (!ifname) return fail(ifname.error());
+    // Parsed once here, so that no listing ever parses it again.
+    AttachmentSummary summary = summarize_cni_result(result, *ifname);
+    auto r = run(impl_->db, "UPDATE attachments SET result = ?3, mac = ?4, state = 'done' WHERE pod = ?1 AND idx = ?2",
+                 doing, pod, index, result, summary.mac);
+    if (!r) return fail(r.error());
+    r = run(impl_->db, "DELETE FROM attachment_addresses WHERE pod = ?1 AND idx = ?2", doing, pod, index);
+    if (!r) return fail(r.error());
+    for (size_t i = 0; i < summary.addresses.size(); ++i) {
+      r = run(impl_->db,
+              "INSERT INTO attachment_addresses (pod, idx, seq, address, gateway) VALUES (?1, ?2, ?3, ?4, ?5)", doing,
+              pod, index, static_cast<int64_t>(i), summary.addresses[i].address, summary.addresses[i].gateway);
+      if (!r) return fail(r.error());
+    }
+    return {};
+  });
 }
 
 Status Store::remove_attachment(const std::string& pod, int index) {

@@ -27,7 +27,9 @@
 namespace podns::state {
 
 // The schema version this build writes (PRAGMA user_version). A newer database is refused.
-inline constexpr int kSchemaVersion = 1;
+// 1: the tables. 2: a summary of each attachment (MAC, addresses) and the pod's id mappings in
+// columns of their own, so listing pods reads no JSON.
+inline constexpr int kSchemaVersion = 2;
 
 enum class PodPhase { creating, ready, removing };
 std::string_view to_string(PodPhase p);
@@ -44,6 +46,9 @@ struct PodRecord {
   std::string netns_path;   // sandbox key, empty until pinned
   std::string userns_path;  // empty without --userns
   int64_t created_at = 0;   // unix seconds
+  // The "idMappings" member of spec as JSON text ("" without a user namespace): filled from spec
+  // by insert_pod, so ls and `--userns auto` need not parse every pod's request.
+  std::string id_mappings;
 };
 
 struct PinRecord {
@@ -51,6 +56,18 @@ struct PinRecord {
   std::string type;  // namespace type name: net, user, ipc, uts, ...
   std::string path;
   RowState state = RowState::intent;
+};
+
+// What ls and inspect show of an attachment, from its CNI result: written by commit_attachment.
+struct AttachmentAddress {
+  std::string address;  // CIDR: "10.89.0.5/16"
+  std::string gateway;  // may be empty
+  bool operator==(const AttachmentAddress&) const = default;
+};
+struct AttachmentSummary {
+  std::string mac;  // of the pod's interface, as CNI reported it
+  std::vector<AttachmentAddress> addresses;
+  bool operator==(const AttachmentSummary&) const = default;
 };
 
 struct AttachmentRecord {
@@ -64,6 +81,7 @@ struct AttachmentRecord {
   std::string runtime_config;  // the runtimeConfig JSON (portMappings, ips, mac) sent with ADD
   std::string result;        // the final CNI ADD result JSON (empty while an intent)
   RowState state = RowState::intent;
+  AttachmentSummary summary;  // from result (empty while an intent)
 };
 
 struct PortMapping {
@@ -129,8 +147,12 @@ class Store {
   // Pods whose phase is not ready: an operation is running on them, or crashed.
   [[nodiscard]] Result<std::vector<PodRecord>> list_unfinished();
   [[nodiscard]] Result<PodState> load(const std::string& name);      // Errc::not_found
-  // All pods with all their rows, in a constant number of queries (ls/inspect of 1000 pods).
+  // All pods with all their rows, in a constant number of queries (gc, recovery).
   [[nodiscard]] Result<std::vector<PodState>> load_all();
+  // All pods for a listing: every row, but without the large JSON columns (PodRecord::spec,
+  // AttachmentRecord::config, runtime_config, result stay empty; the summaries and id_mappings are
+  // there). One snapshot, a constant number of queries: `pod ls` of 1000 pods.
+  [[nodiscard]] Result<std::vector<PodState>> load_all_summaries();
 
   // --- pins ---
   [[nodiscard]] Status record_pin_intent(const std::string& pod, const std::string& type, const std::string& path);
@@ -139,6 +161,7 @@ class Store {
 
   // --- attachments ---
   [[nodiscard]] Status record_attachment_intent(const AttachmentRecord& a);
+  // Stores the result and its summary (MAC and addresses of the attachment's interface).
   [[nodiscard]] Status commit_attachment(const std::string& pod, int index, const std::string& result);
   [[nodiscard]] Status remove_attachment(const std::string& pod, int index);
 

@@ -1,0 +1,205 @@
+// Schema 2: attachment summaries and id mappings in columns of their own, written at commit time,
+// and the 1 -> 2 migration that fills them for the rows an older podns wrote.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <string>
+
+#include "podns/state/store.hpp"
+#include "state/summary.hpp"
+#include "test_support.hpp"
+
+namespace podns::state {
+namespace {
+
+using podns::test::TempDir;
+
+// Schema 1 exactly as the first release wrote it (a copy: the shipped migration text may never
+// change, and this test must keep describing what old databases look like).
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE pods (
+  name TEXT PRIMARY KEY, phase TEXT NOT NULL CHECK (phase IN ('creating', 'ready', 'removing')),
+  spec TEXT NOT NULL, netns_path TEXT NOT NULL DEFAULT '', userns_path TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE pins (
+  pod TEXT NOT NULL REFERENCES pods(name) ON DELETE CASCADE, type TEXT NOT NULL, path TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('intent', 'done')), PRIMARY KEY (pod, type)) WITHOUT ROWID;
+CREATE TABLE attachments (
+  pod TEXT NOT NULL REFERENCES pods(name) ON DELETE CASCADE, idx INTEGER NOT NULL, network TEXT NOT NULL,
+  ifname TEXT NOT NULL, container_id TEXT NOT NULL, netns_path TEXT NOT NULL, config TEXT NOT NULL,
+  runtime_config TEXT NOT NULL, result TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL CHECK (state IN ('intent', 'done')), PRIMARY KEY (pod, idx)) WITHOUT ROWID;
+CREATE TABLE port_mappings (
+  pod TEXT NOT NULL REFERENCES pods(name) ON DELETE CASCADE, host_ip TEXT NOT NULL,
+  host_port INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+  container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
+  protocol TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'sctp')),
+  PRIMARY KEY (pod, host_ip, host_port, protocol)) WITHOUT ROWID;
+CREATE INDEX port_mappings_by_port ON port_mappings (host_port, protocol);
+CREATE TABLE helpers (
+  pod TEXT NOT NULL REFERENCES pods(name) ON DELETE CASCADE, kind TEXT NOT NULL,
+  pid INTEGER NOT NULL DEFAULT 0, start_time INTEGER NOT NULL DEFAULT 0, record TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL CHECK (state IN ('intent', 'done')), PRIMARY KEY (pod, kind)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+)sql";
+
+// A bridge plugin's result: host bridge, host veth, then the pod's eth0 (index 2), and an address
+// on each of the bridge and eth0.
+constexpr const char* kResult =
+    R"({"cniVersion":"1.0.0","interfaces":[{"name":"podns0","mac":"aa:aa:aa:aa:aa:01"},)"
+    R"({"name":"veth1","mac":"aa:aa:aa:aa:aa:02"},{"name":"eth0","mac":"0a:58:0a:59:00:05","sandbox":"/run/netns/web"}],)"
+    R"("ips":[{"address":"10.89.0.1/16","interface":0},{"address":"10.89.0.5/16","gateway":"10.89.0.1","interface":2},)"
+    R"({"address":"fd00::5/64","gateway":"fd00::1","interface":2}]})";
+
+void exec_sql(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+}
+
+TEST(Summary, TakesThePodsInterfaceOutOfACniResult) {
+  auto s = summarize_cni_result(kResult, "eth0");
+  EXPECT_EQ(s.mac, "0a:58:0a:59:00:05");
+  ASSERT_EQ(s.addresses.size(), 2u);
+  EXPECT_EQ(s.addresses[0], (AttachmentAddress{"10.89.0.5/16", "10.89.0.1"}));
+  EXPECT_EQ(s.addresses[1], (AttachmentAddress{"fd00::5/64", "fd00::1"}));
+  // No interface list (a plugin may leave it out): every IP counts.
+  auto bare = summarize_cni_result(R"({"ips":[{"address":"10.1.0.2/24"}]})", "eth0");
+  EXPECT_EQ(bare.mac, "");
+  ASSERT_EQ(bare.addresses.size(), 1u);
+  EXPECT_EQ(bare.addresses[0].address, "10.1.0.2/24");
+  // Garbage or wrong types never throw: an empty summary.
+  EXPECT_EQ(summarize_cni_result("not json", "eth0"), AttachmentSummary{});
+  EXPECT_EQ(summarize_cni_result(R"({"interfaces":[{"name":7}],"ips":[{"address":5},3]})", "eth0"),
+            AttachmentSummary{});
+}
+
+TEST(Summary, WrittenWhenTheAttachmentIsCommittedAndDroppedWithIt) {
+  TempDir dir;
+  auto store = Store::open(dir / "podns.db");
+  ASSERT_OK(store);
+  ASSERT_OK(store->insert_pod({"web", PodPhase::creating, R"({"idMappings":{"uidMappings":[]}})", "", "", 0}, {}));
+  ASSERT_OK(store->record_attachment_intent(
+      {"web", 0, "podns", "eth0", "podns-web", "/run/netns/web", "{}", "{}", "", RowState::intent}));
+  ASSERT_OK(store->commit_attachment("web", 0, kResult));
+  auto st = store->load("web");
+  ASSERT_OK(st);
+  EXPECT_EQ(st->pod.id_mappings, R"({"uidMappings":[]})");
+  ASSERT_EQ(st->attachments.size(), 1u);
+  EXPECT_EQ(st->attachments[0].summary, summarize_cni_result(kResult, "eth0"));
+  EXPECT_EQ(st->attachments[0].result, kResult);
+
+  // The listing has the summary but none of the large JSON columns.
+  auto all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 1u);
+  const auto& a = all->front().attachments.at(0);
+  EXPECT_EQ(a.summary.addresses.size(), 2u);
+  EXPECT_EQ(a.result, "");
+  EXPECT_EQ(a.config, "");
+  EXPECT_EQ(all->front().pod.spec, "");
+  EXPECT_EQ(all->front().pod.id_mappings, R"({"uidMappings":[]})");
+
+  // A second commit (a retried ADD) replaces the addresses; removing the attachment drops them.
+  ASSERT_OK(store->commit_attachment("web", 0, R"({"ips":[{"address":"10.89.0.9/16"}]})"));
+  st = store->load("web");
+  ASSERT_OK(st);
+  ASSERT_EQ(st->attachments[0].summary.addresses.size(), 1u);
+  EXPECT_EQ(st->attachments[0].summary.addresses[0].address, "10.89.0.9/16");
+  ASSERT_OK(store->remove_attachment("web", 0));
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "podns.db").c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM attachment_addresses", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+}
+
+TEST(Migration, OneToTwoFillsTheSummariesOfExistingRows) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    exec_sql(raw, "PRAGMA journal_mode = WAL");
+    exec_sql(raw, kSchemaV1);
+    exec_sql(raw,
+             R"sql(INSERT INTO pods VALUES ('web', 'ready', '{"name":"web","idMappings":{"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],"gidMappings":[{"containerID":0,"hostID":100000,"size":65536}]}}', '/run/netns/web', '/run/podns/ns/user/web', 1700000000);
+INSERT INTO pods VALUES ('db', 'ready', '{"name":"db"}', '/run/netns/db', '', 1700000001);
+INSERT INTO pods VALUES ('odd', 'creating', 'not json', '', '', 1700000002);
+INSERT INTO pins VALUES ('web', 'net', '/run/netns/web', 'done');
+INSERT INTO port_mappings VALUES ('web', '', 8080, 80, 'tcp');)sql");
+    sqlite3_stmt* ins = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw,
+                                 "INSERT INTO attachments VALUES (?1, ?2, ?3, ?4, ?5, ?6, '{}', '{}', ?7, ?8)", -1,
+                                 &ins, nullptr),
+              SQLITE_OK);
+    auto add = [&](const char* pod, int idx, const char* ifname, const char* result, const char* state) {
+      sqlite3_bind_text(ins, 1, pod, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int(ins, 2, idx);
+      sqlite3_bind_text(ins, 3, idx == 0 ? "podns" : "backend", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins, 4, ifname, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins, 5, "podns-x", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins, 6, "/run/netns/x", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins, 7, result, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(ins, 8, state, -1, SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(ins), SQLITE_DONE) << sqlite3_errmsg(raw);
+      sqlite3_reset(ins);
+    };
+    add("web", 0, "eth0", kResult, "done");
+    add("web", 1, "eth1", R"({"ips":[{"address":"172.20.0.3/24","gateway":"172.20.0.1"}]})", "done");
+    add("db", 0, "eth0", "", "intent");  // a crash left an intent: no result, nothing to summarize
+    sqlite3_finalize(ins);
+    sqlite3_close(raw);
+  }
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto v = store->schema_version();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, 2);
+  auto all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 3u);  // db, odd, web
+  const auto& db = (*all)[0];
+  const auto& odd = (*all)[1];
+  const auto& web = (*all)[2];
+  EXPECT_EQ(db.pod.id_mappings, "");
+  ASSERT_EQ(db.attachments.size(), 1u);
+  EXPECT_EQ(db.attachments[0].summary, AttachmentSummary{});
+  EXPECT_EQ(odd.pod.id_mappings, "");  // a spec that is not JSON migrates without mappings
+  EXPECT_NE(web.pod.id_mappings.find(R"("hostID":100000)"), std::string::npos) << web.pod.id_mappings;
+  ASSERT_EQ(web.attachments.size(), 2u);
+  EXPECT_EQ(web.attachments[0].summary, summarize_cni_result(kResult, "eth0"));
+  ASSERT_EQ(web.attachments[1].summary.addresses.size(), 1u);
+  EXPECT_EQ(web.attachments[1].summary.addresses[0], (AttachmentAddress{"172.20.0.3/24", "172.20.0.1"}));
+  EXPECT_EQ(web.ports.size(), 1u);
+  EXPECT_EQ(web.pins.size(), 1u);
+  // Nothing else changed: the full rows still carry the original result.
+  auto full = store->load("web");
+  ASSERT_OK(full);
+  EXPECT_EQ(full->attachments[0].result, kResult);
+  // Deleting the pod cascades through attachments to their addresses.
+  ASSERT_OK(store->delete_pod("web"));
+  auto after = store->load_all_summaries();
+  ASSERT_OK(after);
+  EXPECT_EQ(after->size(), 2u);
+}
+
+TEST(Migration, ASecondOpenOfAnUpToDateDatabaseTakesNoWriteLock) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  ASSERT_OK(Store::open(path));
+  // Another process holds the write lock; a reader (pod ls, inspect) opens and reads at once.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  exec_sql(raw, "BEGIN IMMEDIATE");
+  auto store = Store::open(path, std::chrono::milliseconds(100));
+  ASSERT_OK(store);
+  EXPECT_OK(store->load_all_summaries());
+  exec_sql(raw, "ROLLBACK");
+  sqlite3_close(raw);
+}
+
+}  // namespace
+}  // namespace podns::state
