@@ -6,10 +6,12 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "podns/error.hpp"
 #include "podns/paths.hpp"
+#include "podns/rootless/session.hpp"
 
 namespace podns::cli {
 
@@ -18,6 +20,11 @@ struct Globals {
   std::string state_dir;  // --state-dir / PODNS_STATE_DIR
   // The effective paths: flags first, then the environment, then the defaults.
   Paths paths() const;
+  // A non-root user's command runs inside the rootless session (cli/session.cpp): joined after
+  // parsing, released (and the session stopped when idle) after the action.
+  std::optional<rootless::JoinedSession> session;
+  // The exit code of a successful action that wants another one (`podns unshare CMD`).
+  int exit_code = 0;
 };
 
 using Action = std::function<Status()>;
@@ -30,6 +37,13 @@ struct Registrar {
 // The group subcommand `name` (ns, pod, cni), created on first use so that every verb file of the
 // group can add its verbs to it.
 CLI::App& group(CLI::App& app, const std::string& name, const std::string& description);
+
+// Rootless (euid != 0): for verbs that touch pins or state (ns, pod, gc, cni, unshare), join the
+// user's session, starting it first if needed, so pins work as for root. Must run while the
+// process is single-threaded: after parsing, before the action. A no-op for root and other verbs.
+[[nodiscard]] Status enter_session(CLI::App& app, Globals& globals);
+// After the action: release the session, stopping it when nothing is pinned any more.
+void leave_session(Globals& globals);
 
 // Print JSON (2-space indent) or text to stdout.
 void print_line(const std::string& text);

@@ -67,11 +67,13 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stderr);
     return 2;
   }
-  podns::Status status = action();
+  podns::Status status = enter_session(app, globals);
+  if (status) status = action();
   std::fflush(stdout);
+  leave_session(globals);
   if (!status) {
     fmt::print(stderr, "podns: {}\n", status.error().message());
     return 1;
   }
-  return 0;
+  return globals.exit_code;
 }

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -114,10 +115,33 @@ UniqueFd open_home(const NamespaceInfo& info) {
   return UniqueFd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
 }
 
+Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body);
+
+// Whether this thread could setns back into `home` (its current namespace of `type`). Not when
+// `home` is owned by a user namespace above ours: a rootless podns inside its session (a user
+// namespace) is in the host's netns, owned by the initial user namespace, where it has no
+// capabilities. NS_GET_USERNS answers EPERM exactly then ("outside of the caller's namespace
+// scope"). Remembered per thread and type for the last home seen, so the common case is one fstat.
+bool can_return_to(FdView home, NamespaceType type) {
+  thread_local std::array<ino_t, 8> verified{};
+  struct stat st {};
+  if (::fstat(home.get(), &st) < 0) return true;  // let setns report it
+  ino_t& known = verified[static_cast<size_t>(type)];
+  if (known == st.st_ino) return true;
+  int owner = ::ioctl(home.get(), NS_GET_USERNS);
+  if (owner < 0) return errno != EPERM;  // ENOTTY (kernel < 4.9): as before
+  ::close(owner);
+  known = st.st_ino;
+  return true;
+}
+
 Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body) {
   const NamespaceInfo& info = ns.info();
   UniqueFd home = open_home(info);
   if (!home) return fail_errno(fmt::format("enter {} namespace: open the current one", info.name));
+  // No way back: run on a thread of its own that exits instead of switching back (as CNI's
+  // ns.Do abandons a goroutine's thread that could not restore its namespace).
+  if (!can_return_to(home.view(), ns.type())) return run_on_new_thread(ns, body);
   if (::setns(ns.fd().get(), info.clone_flag) < 0)
     return fail_errno(fmt::format("enter {} namespace: setns", info.name));
   ThreadNamespaceSwitch back(std::move(home), ns.type());
@@ -127,16 +151,18 @@ Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body
 
 // Mount namespaces: setns needs an unshared fs_struct and resets root and cwd; do it on a thread
 // of its own that then exits, so the caller's thread keeps sharing root/cwd with its siblings.
+// Also any type whose home namespace this thread could not return to (can_return_to).
 Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body) {
   Status result;
   std::exception_ptr thrown;
   std::thread worker([&] {
-    if (::unshare(CLONE_FS) < 0) {
+    const NamespaceInfo& info = ns.info();
+    if (ns.type() == NamespaceType::mnt && ::unshare(CLONE_FS) < 0) {
       result = fail_errno("enter mnt namespace: unshare CLONE_FS");
       return;
     }
-    if (::setns(ns.fd().get(), CLONE_NEWNS) < 0) {
-      result = fail_errno("enter mnt namespace: setns");
+    if (::setns(ns.fd().get(), info.clone_flag) < 0) {
+      result = fail_errno(fmt::format("enter {} namespace: setns", info.name));
       return;
     }
     try {

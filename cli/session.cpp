@@ -1,0 +1,107 @@
+// The rootless session from the CLI: joining it before a verb that touches pins or state (as a
+// non-root user), releasing it after, and the verbs `podns session status|stop`.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+
+namespace podns::cli {
+namespace {
+
+// Verbs that read or write pins or state. --help and --version never get here (parsing ends them).
+constexpr std::array<std::string_view, 5> kJoiningVerbs = {"ns", "pod", "gc", "cni", "unshare"};
+
+rootless::SessionOptions session_options(const Globals& g) {
+  rootless::SessionOptions o;
+  o.run_dir = g.paths().run_dir;
+  return o;
+}
+
+void register_session(CLI::App& app, Globals& g, Action& action) {
+  auto& grp = group(app, "session", "The rootless session (the user namespace and mount namespace of a user's pods)");
+
+  auto* status = grp.add_subcommand("status", "Show the session's pause process and id maps");
+  auto json = std::make_shared<bool>(false);
+  status->add_flag("--json", *json, "JSON output");
+  status->callback([&g, &action, json] {
+    action = [&g, json]() -> Status {
+      if (::geteuid() == 0) {
+        print_line(*json ? nlohmann::json{{"running", false}, {"reason", "root needs no session"}}.dump(2)
+                         : "root needs no session");
+        return {};
+      }
+      auto found = rootless::find_session(session_options(g).run_dir);
+      if (!found) return fail(found.error());
+      if (*json) {
+        nlohmann::json j = {{"running", found->has_value()}};
+        if (*found) j["session"] = **found;
+        print_line(j.dump(2));
+      } else if (!*found) {
+        print_line("no session");
+      } else {
+        const auto& s = **found;
+        print_line(fmt::format("pause pid:  {}\npid file:   {}\nuid map:    {}\ngid map:    {}", s.pid, s.pid_file,
+                               s.uid_map.empty() ? "" : s.uid_map.substr(0, s.uid_map.size() - 1),
+                               s.gid_map.empty() ? "" : s.gid_map.substr(0, s.gid_map.size() - 1)));
+      }
+      return {};
+    };
+  });
+
+  auto* stop = grp.add_subcommand("stop", "Stop the session (refused while pods or namespaces are pinned)");
+  auto force = std::make_shared<bool>(false);
+  stop->add_flag("--force", *force, "Stop even with pins: their pods become broken (pod rm / gc remove them)");
+  stop->callback([&g, &action, force] {
+    action = [&g, force]() -> Status {
+      if (::geteuid() == 0) return {};  // root has no session: nothing to stop
+      auto joined = rootless::join_session(session_options(g), /*start=*/false);
+      if (!joined) {
+        if (joined.error().is(Errc::not_found)) return {};  // idempotent, as `pod rm` of nothing
+        return fail(joined.error());
+      }
+      pid_t pid = joined->info().pid;
+      if (auto s = joined->stop(*force); !s) return s;
+      print_line(fmt::format("stopped pause process {}", pid));
+      return {};
+    };
+  });
+}
+
+Registrar reg(register_session);
+
+}  // namespace
+
+Status enter_session(CLI::App& app, Globals& g) {
+  if (::geteuid() == 0) return {};
+  bool needed = false;
+  for (CLI::App* sub : app.get_subcommands())
+    for (auto verb : kJoiningVerbs)
+      if (sub->get_name() == verb) needed = true;
+  if (!needed) return {};
+  Paths p = g.paths();
+  // Inside, getuid() is 0 and Paths::from_environment() would pick root's /run/podns: keep the
+  // user's dirs, for this process and for every podns started inside (`podns unshare`).
+  ::setenv("PODNS_RUN_DIR", p.run_dir.c_str(), 1);
+  ::setenv("PODNS_STATE_DIR", p.state_dir.c_str(), 1);
+  rootless::SessionOptions o;
+  o.run_dir = p.run_dir;
+  auto joined = rootless::join_session(o);
+  if (!joined) return fail_with(joined, "rootless session");
+  g.session = std::move(*joined);
+  return {};
+}
+
+void leave_session(Globals& g) {
+  if (!g.session) return;
+  auto r = g.session->release_and_stop_if_idle();
+  if (!r) fmt::print(stderr, "podns: warning: {}\n", r.error().message());
+  g.session.reset();
+}
+
+}  // namespace podns::cli

@@ -1,0 +1,49 @@
+// podns unshare [-- CMD [ARG...]]: as `podman unshare`, run CMD (default $SHELL, else /bin/sh)
+// inside the user's rootless session, where the user is root and sees the pins, so runc,
+// `nsenter` and `ip netns exec`-style tools work on rootless pods. For root it just runs CMD.
+// Exits with CMD's code (128+N when killed by signal N).
+#include <signal.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "cli.hpp"
+#include "podns/spawn.hpp"
+
+namespace podns::cli {
+namespace {
+
+void register_unshare(CLI::App& app, Globals& g, Action& action) {
+  auto* cmd = app.add_subcommand("unshare", "Run a command inside the rootless session (as podman unshare)");
+  auto argv = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("command", *argv, "Command and arguments (after --); default $SHELL");
+  cmd->callback([&g, &action, argv] {
+    action = [&g, argv]() -> Status {
+      SpawnRequest req;
+      req.argv = *argv;
+      if (req.argv.empty()) {
+        const char* shell = std::getenv("SHELL");
+        req.argv.push_back(shell && *shell ? shell : "/bin/sh");
+      }
+      auto child = spawn(req);
+      if (!child) return fail_with(child, "unshare");
+      // As system(3): while CMD runs, a terminal's ^C and ^\ are its business, not ours (ignored
+      // only once it runs: an ignored disposition would be inherited across its exec).
+      struct sigaction ign = {}, old_int = {}, old_quit = {};
+      ign.sa_handler = SIG_IGN;
+      ::sigaction(SIGINT, &ign, &old_int);
+      ::sigaction(SIGQUIT, &ign, &old_quit);
+      Result<int> code = child->wait();
+      ::sigaction(SIGINT, &old_int, nullptr);
+      ::sigaction(SIGQUIT, &old_quit, nullptr);
+      if (!code) return fail_with(code, "unshare");
+      g.exit_code = *code;
+      return {};
+    };
+  });
+}
+
+Registrar reg(register_unshare);
+
+}  // namespace
+}  // namespace podns::cli
