@@ -66,8 +66,9 @@ void processes(std::set<std::string>& children, std::set<std::string>& helpers) 
     std::string state, ppid;
     rest >> state >> ppid;
     if (ppid == self) children.insert(pid + " " + comm + " [" + state + "]");
-    // podns-pidns is the sleeping init that keeps a pinned pid namespace joinable.
-    if (comm == "podns" || comm == "podns-pidns" || comm == "slirp4netns" || comm == "pasta" ||
+    // podns-pidns is the sleeping init that keeps a pinned pid namespace joinable; podns-pause
+    // holds a user's rootless session (src/rootless/session.cpp).
+    if (comm == "podns" || comm == "podns-pidns" || comm == "podns-pause" || comm == "slirp4netns" || comm == "pasta" ||
         comm == "passt" || comm == "pasta.avx2" || comm == "passt.avx2")
       helpers.insert(pid + " " + comm);
   }
