@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stderr);
     return 2;
   }
-  podns::Status status = enter_session(app, globals);
+  podns::Status status = enter_session(app, globals, argv);
   if (status) status = action();
   std::fflush(stdout);
   leave_session(globals);

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <charconv>
+#include <fcntl.h>
 #include <cstdlib>
 #include <memory>
 
@@ -16,6 +18,8 @@ namespace {
 
 // Verbs that read or write pins or state. --help and --version never get here (parsing ends them).
 constexpr std::array<std::string_view, 5> kJoiningVerbs = {"ns", "pod", "gc", "cni", "unshare"};
+// Set for the image exec'd inside the session: the fd of its shared session lock.
+constexpr const char* kSessionEnv = "PODNS_SESSION_LOCK_FD";
 
 rootless::SessionOptions session_options(const Globals& g) {
   rootless::SessionOptions o;
@@ -77,7 +81,20 @@ Registrar reg(register_session);
 
 }  // namespace
 
-Status enter_session(CLI::App& app, Globals& g) {
+Status enter_session(CLI::App& app, Globals& g, char** argv) {
+  if (const char* handed = std::getenv(kSessionEnv)) {
+    // The image exec'd by the block below: adopt the lock it handed over. Not passed on to
+    // anything started from here (a nested podns under `podns unshare` is inside already).
+    std::string value = handed;
+    ::unsetenv(kSessionEnv);
+    int fd = -1;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), fd);
+    if (ec != std::errc() || fd < 3) return fail(Errc::invalid_argument, fmt::format("{}={}: not an fd", kSessionEnv, value));
+    auto adopted = rootless::adopt_joined_session(g.paths().run_dir, fd);
+    if (!adopted) return fail_with(adopted, "rootless session");
+    g.session = std::move(*adopted);
+    return {};
+  }
   if (::geteuid() == 0) return {};
   bool needed = false;
   for (CLI::App* sub : app.get_subcommands())
@@ -93,8 +110,18 @@ Status enter_session(CLI::App& app, Globals& g) {
   o.run_dir = p.run_dir;
   auto joined = rootless::join_session(o);
   if (!joined) return fail_with(joined, "rootless session");
-  g.session = std::move(*joined);
-  return {};
+  if (!joined->joined_now()) {
+    g.session = std::move(*joined);
+    return {};
+  }
+  // Exec ourselves again, now inside: children that become root in a nested user namespace must
+  // stay readable to us (session.hpp, adopt_joined_session). The shared lock crosses the exec.
+  int fd = joined->take_lock_fd();
+  ::fcntl(fd, F_SETFD, 0);
+  ::setenv(kSessionEnv, std::to_string(fd).c_str(), 1);
+  std::fflush(stdout);
+  ::execv("/proc/self/exe", argv);
+  return fail_errno("rootless session: exec /proc/self/exe inside the session");
 }
 
 void leave_session(Globals& g) {

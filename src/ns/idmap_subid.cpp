@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -40,6 +41,26 @@ std::string user_name(uid_t uid) {
   char buf[4096];
   if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
   return {};
+}
+
+// Root of a user namespace other than the initial one (a rootless podns session) hands out the
+// ids of its own namespace, not /etc/subuid's (those are ids of the initial namespace, unmapped
+// here): every id its /proc/self/{uid,gid}_map maps except its own 0. nullopt in the initial
+// namespace (the identity map) or when the map cannot be read.
+std::optional<std::vector<SubidRange>> own_namespace_ids(const char* map_file) {
+  auto text = read_file(map_file);
+  if (!text) return std::nullopt;
+  auto map = parse_kernel_idmap(*text);
+  if (!map || map->empty()) return std::nullopt;
+  if (map->size() == 1 && (*map)[0].container_id == 0 && (*map)[0].host_id == 0 && (*map)[0].size == UINT32_MAX)
+    return std::nullopt;
+  std::vector<SubidRange> out;
+  for (const auto& r : *map) {
+    uint32_t start = r.container_id, count = r.size;
+    if (start == 0) ++start, --count;  // our own root stays ours
+    if (count) out.push_back({"root", start, count});
+  }
+  return out;
 }
 
 }  // namespace
@@ -149,6 +170,17 @@ Result<IdMappings> auto_idmappings(uint32_t size, const IdMap& uid_in_use, const
   if (!uids) return fail_with(uids, "auto id map");
   auto gids = subid_ranges_for(files.subgid, name, uid);
   if (!gids) return fail_with(gids, "auto id map");
+  std::string uid_source = files.subuid, gid_source = files.subgid;
+  if (uid == 0 && files.subuid == SubidFiles{}.subuid && files.subgid == SubidFiles{}.subgid) {
+    auto own_uids = own_namespace_ids("/proc/self/uid_map");
+    auto own_gids = own_namespace_ids("/proc/self/gid_map");
+    if (own_uids && own_gids) {
+      *uids = std::move(*own_uids);
+      *gids = std::move(*own_gids);
+      uid_source = "this user namespace's uid map";
+      gid_source = "this user namespace's gid map";
+    }
+  }
   if (uids->empty())
     return fail(Errc::not_found, fmt::format("auto id map: no subordinate uids for user {} in {}",
                                              name.empty() ? std::to_string(uid) : name, files.subuid));
@@ -157,9 +189,9 @@ Result<IdMappings> auto_idmappings(uint32_t size, const IdMap& uid_in_use, const
                                              name.empty() ? std::to_string(uid) : name, files.subgid));
   IdMappings maps;
   auto u = allocate_idmap(*uids, size, uid_in_use);
-  if (!u) return fail_with(u, "uids from " + files.subuid);
+  if (!u) return fail_with(u, "uids from " + uid_source);
   auto g = allocate_idmap(*gids, size, gid_in_use);
-  if (!g) return fail_with(g, "gids from " + files.subgid);
+  if (!g) return fail_with(g, "gids from " + gid_source);
   maps.uid = std::move(*u);
   maps.gid = std::move(*g);
   return maps;

@@ -231,6 +231,24 @@ Result<JoinedSession> join_session(const SessionOptions& o, bool start) {
   return JoinedSession(o.run_dir, std::move(info), std::move(*lk), true);
 }
 
+Result<JoinedSession> adopt_joined_session(const std::string& run_dir, int lock_fd) {
+  UniqueFd lk(::fcntl(lock_fd, F_DUPFD_CLOEXEC, 3));
+  if (!lk) return fail_errno(fmt::format("adopt the session lock fd {}", lock_fd));
+  ::close(lock_fd);
+  std::string lock_path = detail::session_lock_file(run_dir);
+  struct stat have, want;
+  if (::fstat(lk.get(), &have) < 0 || ::stat(lock_path.c_str(), &want) < 0 || have.st_dev != want.st_dev ||
+      have.st_ino != want.st_ino)
+    return fail(Errc::invalid_argument, fmt::format("fd {} is not {}", lock_fd, lock_path));
+  auto found = find_session(run_dir);
+  if (!found) return fail(found.error());
+  if (!*found) return fail(Errc::process_exited, fmt::format("no rootless session runs for {}", run_dir));
+  auto inside = inside_session(**found);
+  if (!inside) return fail(inside.error());
+  if (!*inside) return fail(Errc::invalid_argument, "adopt the session: not inside it");
+  return JoinedSession(run_dir, std::move(**found), std::move(lk), true);
+}
+
 Result<std::vector<std::string>> session_pins(const std::string& run_dir) {
   std::error_code ec;
   std::string base = std::filesystem::weakly_canonical(run_dir, ec).string();

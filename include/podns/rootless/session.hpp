@@ -90,6 +90,8 @@ class JoinedSession {
   // False when the caller was inside the session already.
   bool joined_now() const { return joined_now_; }
   explicit operator bool() const { return static_cast<bool>(lock_); }
+  // Hand the lock's fd to the caller (to pass it across an exec; adopt_joined_session takes it back).
+  [[nodiscard]] int take_lock_fd() { return lock_.release(); }
 
   // End of the command: give up the shared lock and, when nothing is pinned below the run dir and
   // no other command is joined, stop the session. true when it was stopped.
@@ -114,6 +116,14 @@ class JoinedSession {
 // Errc::wrong_thread_model). A no-op join when already inside.
 // With start = false, Errc::not_found when no session runs (and nothing is started).
 [[nodiscard]] Result<JoinedSession> join_session(const SessionOptions& options, bool start = true);
+
+// A process that joined with setns keeps the initial user namespace as the owner of its memory
+// map (set at exec only): a child it forks that then changes credentials (becomes root in a nested
+// user namespace) turns non-dumpable, and /proc/CHILD/ns/* become unreadable to the session's root
+// (EACCES). The CLI therefore execs itself again once joined, handing the shared lock across the
+// exec: the new image adopts it here. Checks that `lock_fd` is run_dir's session.lock and that the
+// caller is inside the recorded session.
+[[nodiscard]] Result<JoinedSession> adopt_joined_session(const std::string& run_dir, int lock_fd);
 
 // The nsfs mounts below run_dir in the caller's mount namespace ("<mount point>"): what keeps a
 // session busy. Called inside the session.
