@@ -199,31 +199,36 @@ Result<JoinedSession> join_session(const SessionOptions& o, bool start) {
   // between our reading the pid file and our setns, nor while we work inside.
   if (auto s = lock(lk->view(), LOCK_SH, lock_path); !s) return fail(s.error());
   SessionInfo info;
-  if (start) {
-    auto e = ensure_session(o);
-    if (!e) return fail(e.error());
-    info = std::move(*e);
-  } else {
-    auto found = find_session(o.run_dir);
-    if (!found) return fail(found.error());
-    if (!*found) return fail(Errc::not_found, fmt::format("no rootless session runs for {}", o.run_dir));
-    info = std::move(**found);
+  std::optional<UniqueFd> pidfd;
+  // Two rounds: a pause process killed from outside between finding it and opening its pidfd is
+  // replaced once (our shared lock keeps podns's own stoppers away).
+  for (int round = 0; round < 2 && !pidfd; ++round) {
+    if (start) {
+      auto e = ensure_session(o);
+      if (!e) return fail(e.error());
+      info = std::move(*e);
+    } else {
+      auto found = find_session(o.run_dir);
+      if (!found) return fail(found.error());
+      if (!*found) return fail(Errc::not_found, fmt::format("no rootless session runs for {}", o.run_dir));
+      info = std::move(**found);
+    }
+    auto fd = detail::open_recorded(info.pid, info.start_time);
+    if (!fd) return fail_with(fd, "join the session");
+    if (!*fd) continue;
+    auto inside = inside_session(info);
+    if (!inside) return fail_with(inside, "join the session");
+    if (*inside) return JoinedSession(o.run_dir, std::move(info), std::move(*lk), false);
+    pidfd = std::move(**fd);
   }
-  auto inside = inside_session(info);
-  if (!inside) return fail_with(inside, "join the session");
-  if (*inside) return JoinedSession(o.run_dir, std::move(info), std::move(*lk), false);
-
-  auto fd = detail::open_recorded(info.pid, info.start_time);
-  if (!fd) return fail_with(fd, "join the session");
-  if (!*fd)
-    return fail(Errc::process_exited,
-                fmt::format("join the session: pause process {} exited (killed?); run the command again", info.pid));
+  if (!pidfd)
+    return fail(Errc::process_exited, fmt::format("join the session: pause process {} keeps exiting", info.pid));
   std::string cwd;
   {
     char buf[PATH_MAX];
     if (::getcwd(buf, sizeof buf)) cwd = buf;
   }
-  if (auto s = setns_session((*fd)->view(), info.pid); !s) return fail(s.error());
+  if (auto s = setns_session(pidfd->view(), info.pid); !s) return fail(s.error());
   // Joining a mount namespace moves the process to that namespace's root: come back. The path is
   // the same one (host mounts are copied into the session), and the session's root is the user.
   if (!cwd.empty() && ::chdir(cwd.c_str()) < 0)
