@@ -243,7 +243,8 @@ void pod_round_trip(DriverKind kind) {
   ASSERT_GT(helper, 0);
   EXPECT_TRUE(podns::test::process_running(helper));
   // The pins are the session's: bind mounts in its mount namespace, under the user's run dir.
-  auto pins = podns({"unshare", "--", "grep", "-c", " nsfs ", "/proc/self/mountinfo"});
+  // (Host mounts propagate in too: other tests' pins. Count ours only.)
+  auto pins = podns({"unshare", "--", "sh", "-c", "grep ' nsfs ' /proc/self/mountinfo | grep -c \" " + run_dir() + "/\""});
   EXPECT_EQ(pins.exit_code, 0) << pins.err;
   EXPECT_EQ(pins.out, "3\n") << "net, ipc and uts pins in the session";
 
