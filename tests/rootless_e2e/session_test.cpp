@@ -164,6 +164,20 @@ TEST(RootlessSession, StalePidFileIsReplacedNeverSignalled) { run_as_user("Stale
 TEST(RootlessSession, UserWithoutSubordinateIds) { run_as_user("NoSubids"); }
 TEST(RootlessSession, StopVerb) { run_as_user("StopVerb"); }
 
+// Root needs no session: unshare just runs the command, status says so, stop does nothing.
+TEST(RootlessSession, RootJustRuns) {
+  PODNS_REQUIRE_ROOT();
+  podns::test::TempDir dir("sroot");
+  std::vector<std::string> env = {"PODNS_RUN_DIR=" + dir / "run", "PODNS_STATE_DIR=" + dir / "state"};
+  auto map = podns::test::run_podns({"unshare", "--", "cat", "/proc/self/uid_map"}, env);
+  EXPECT_EQ(map.exit_code, 0) << map.err;
+  EXPECT_EQ(parse_kernel_idmap(map.out).value_or(IdMap{}), (IdMap{{0, 0, 4294967295u}})) << map.out;
+  EXPECT_EQ(podns::test::run_podns({"unshare", "--", "sh", "-c", "exit 3"}, env).exit_code, 3);
+  EXPECT_EQ(podns::test::run_podns({"session", "status"}, env).out, "root needs no session\n");
+  EXPECT_EQ(podns::test::run_podns({"session", "stop"}, env).exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir / "run/pause.pid"));
+}
+
 // --- the inner scenarios (as podns-test) -----------------------------------------------------------
 
 std::string run_dir() { return std::string(std::getenv("XDG_RUNTIME_DIR")) + "/podns"; }
