@@ -237,14 +237,15 @@ Result<JoinedSession> join_session(const SessionOptions& o, bool start) {
 }
 
 Result<JoinedSession> adopt_joined_session(const std::string& run_dir, int lock_fd) {
+  std::string lock_path = detail::session_lock_file(run_dir);
+  struct stat have, want;
+  if (::fstat(lock_fd, &have) < 0) return fail_errno(fmt::format("adopt the session lock fd {}", lock_fd));
+  // Checked before it is taken over: an fd that is something else is left alone.
+  if (::stat(lock_path.c_str(), &want) < 0 || have.st_dev != want.st_dev || have.st_ino != want.st_ino)
+    return fail(Errc::invalid_argument, fmt::format("fd {} is not {}", lock_fd, lock_path));
   UniqueFd lk(::fcntl(lock_fd, F_DUPFD_CLOEXEC, 3));
   if (!lk) return fail_errno(fmt::format("adopt the session lock fd {}", lock_fd));
   ::close(lock_fd);
-  std::string lock_path = detail::session_lock_file(run_dir);
-  struct stat have, want;
-  if (::fstat(lk.get(), &have) < 0 || ::stat(lock_path.c_str(), &want) < 0 || have.st_dev != want.st_dev ||
-      have.st_ino != want.st_ino)
-    return fail(Errc::invalid_argument, fmt::format("fd {} is not {}", lock_fd, lock_path));
   auto found = find_session(run_dir);
   if (!found) return fail(found.error());
   if (!*found) return fail(Errc::process_exited, fmt::format("no rootless session runs for {}", run_dir));

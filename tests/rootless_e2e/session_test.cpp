@@ -178,6 +178,24 @@ TEST(RootlessSession, RootJustRuns) {
   EXPECT_FALSE(fs::exists(dir / "run/pause.pid"));
 }
 
+// The lock fd handed to the re-exec'd CLI is checked, never trusted.
+TEST(RootlessSession, BadHandedLockFd) {
+  PODNS_REQUIRE_ROOT();
+  podns::test::TempDir dir("sbad");
+  std::vector<std::string> env = {"PODNS_RUN_DIR=" + dir / "run", "PODNS_STATE_DIR=" + dir / "state"};
+  auto garbage = podns::test::run_podns({"pod", "ls"}, {env[0], env[1], "PODNS_SESSION_LOCK_FD=abc"});
+  EXPECT_EQ(garbage.exit_code, 1);
+  EXPECT_NE(garbage.err.find("PODNS_SESSION_LOCK_FD=abc: not an fd"), std::string::npos) << garbage.err;
+  // fd 0 is open but is no session lock.
+  auto other = podns::test::run_podns({"pod", "ls"}, {env[0], env[1], "PODNS_SESSION_LOCK_FD=0"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("not an fd"), std::string::npos) << other.err;
+  // Some other fd (or none) at 3.
+  auto wrong = podns::test::run_podns({"pod", "ls"}, {env[0], env[1], "PODNS_SESSION_LOCK_FD=3"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("fd 3"), std::string::npos) << wrong.err;
+}
+
 // --- the inner scenarios (as podns-test) -----------------------------------------------------------
 
 std::string run_dir() { return std::string(std::getenv("XDG_RUNTIME_DIR")) + "/podns"; }
