@@ -11,9 +11,19 @@ std::string first_address(const pod::PodInfo& p) {
   return "-";
 }
 
+std::string networks(const pod::PodInfo& p) {
+  std::string out;
+  for (const auto& n : p.networks) out += (out.empty() ? "" : ",") + n.network;
+  return out.empty() ? "-" : out;
+}
+
 std::string text_inspect(const pod::PodInfo& p) {
-  std::string out = fmt::format("name:        {}\nphase:       {}\nsandbox key: {}\n", p.name, p.phase,
-                                p.netns_path.empty() ? "-" : p.netns_path);
+  std::string gone;
+  if (p.live && p.live->netns == "gone")
+    gone = " (gone: the network namespace no longer exists; pod rm cleans up the rest)";
+  std::string out = fmt::format("name:        {}\nphase:       {}\nsandbox key: {}{}\n", p.name, p.phase,
+                                p.netns_path.empty() ? "-" : p.netns_path, gone);
+  if (p.live && !p.live->error.empty()) out += fmt::format("live state:  unreadable: {}\n", p.live->error);
   if (!p.userns_path.empty()) out += fmt::format("userns:      {}\n", p.userns_path);
   if (!p.userns_mappings.is_null()) {
     for (const char* k : {"uidMappings", "gidMappings"}) {
@@ -31,8 +41,38 @@ std::string text_inspect(const pod::PodInfo& p) {
       out += fmt::format("  {}:      {}{}\n", a.ipv6 ? "ipv6" : "ipv4", a.address,
                          a.gateway.empty() ? "" : " via " + a.gateway);
     for (const auto& port : n.ports) out += fmt::format("  port:      {}\n", pod::format_port_spec(port));
+    if (n.live && n.live->present) {
+      std::string addrs;
+      for (const auto& a : n.live->addresses) addrs += " " + a;
+      out += fmt::format("  live:      {}{} mtu {} {}{}\n", n.live->operstate, n.live->admin_up ? "" : " (admin down)",
+                         n.live->mtu, n.live->mac, addrs);
+    } else if (n.live) {
+      out += fmt::format("  live:      {} no longer exists in the pod's netns\n", n.ifname);
+    }
   }
-  for (const auto& [k, pid] : p.helpers) out += fmt::format("helper:      {} pid {}\n", k, pid);
+  for (const auto& [k, pid] : p.helpers) {
+    const pod::HelperLive* l = nullptr;
+    if (p.live) {
+      for (const auto& h : p.live->helpers)
+        if (h.kind == k) l = &h;
+    }
+    if (!l) {
+      out += fmt::format("helper:      {} pid {}\n", k, pid);
+    } else if (l->running) {
+      out += fmt::format("helper:      {} pid {} running\n", k, pid);
+    } else {
+      out += fmt::format("helper:      {} pid {} not running (died)\n", k, pid);
+      if (!l->log_tail.empty()) {
+        out += "  last log:\n";
+        std::string_view rest = l->log_tail;
+        while (!rest.empty()) {
+          auto nl = rest.find('\n');
+          out += fmt::format("    {}\n", rest.substr(0, nl));
+          rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        }
+      }
+    }
+  }
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
@@ -54,9 +94,10 @@ void register_pod_inspect(CLI::App& app, Globals& g, Action& action) {
         print_line(a.dump(2));
         return {};
       }
-      std::string out = fmt::format("{:<24} {:<9} {:<20} {}", "NAME", "PHASE", "IP", "SANDBOX KEY");
+      std::string out = fmt::format("{:<24} {:<9} {:<20} {:<16} {}", "NAME", "PHASE", "IP", "NETWORKS", "SANDBOX KEY");
       for (const auto& p : *pods)
-        out += fmt::format("\n{:<24} {:<9} {:<20} {}", p.name, p.phase, first_address(p), p.netns_path);
+        out += fmt::format("\n{:<24} {:<9} {:<20} {:<16} {}", p.name, p.phase, first_address(p), networks(p),
+                           p.netns_path.empty() ? "-" : p.netns_path);
       print_line(out);
       return {};
     };

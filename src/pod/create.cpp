@@ -15,10 +15,11 @@
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
-#include "pod/userns_pin.hpp"
+#include "pod/userns_map.hpp"
 #include "podns/pin.hpp"
 #include "podns/rootless/driver.hpp"
 #include "podns/run_in_ns.hpp"
+#include "podns/userns.hpp"
 
 namespace podns::pod {
 namespace {
@@ -43,6 +44,23 @@ nlohmann::json capability_args(const CreateOptions& o, bool first) {
   if (!o.ip.empty()) caps["ips"] = nlohmann::json::array({o.ip});
   if (!o.mac.empty()) caps["mac"] = o.mac;
   return caps;
+}
+
+// A sysctl naming one of the interfaces the pod's networks will create (net.ipv4.conf.eth0.*,
+// net.ipv6.neigh.eth1.*) can only be written once that interface exists, after the attach; every
+// other one is written when the namespaces are created, before any plugin runs, so that
+// net.ipv4.conf.default.* also applies to the interfaces CNI creates.
+bool names_pod_interface(const std::string& key, size_t networks) {
+  size_t start = 0;
+  for (;;) {
+    size_t end = key.find_first_of("./", start);
+    std::string_view part = std::string_view(key).substr(start, end == std::string::npos ? end : end - start);
+    for (size_t i = 0; i < networks; ++i) {
+      if (part == fmt::format("eth{}", i)) return true;
+    }
+    if (end == std::string::npos) return false;
+    start = end + 1;
+  }
 }
 
 // Write net.* sysctls inside the pod's netns: /proc/sys/net resolves against the netns of the
@@ -84,6 +102,20 @@ struct Creator {
   const std::vector<cni::NetworkConfigList>& nets;
   const std::optional<IdMappings>& maps;
 
+  // The sysctls written at creation and those written after the attach (names_pod_interface).
+  std::vector<Sysctl> early_sysctls() const {
+    std::vector<Sysctl> out;
+    for (const auto& [k, v] : o.sysctls)
+      if (!names_pod_interface(k, nets.size())) out.push_back({k, v});
+    return out;
+  }
+  std::vector<std::pair<std::string, std::string>> late_sysctls() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& kv : o.sysctls)
+      if (names_pod_interface(kv.first, nets.size())) out.push_back(kv);
+    return out;
+  }
+
   Status pin_namespaces() {
     std::string userns_path;
     std::vector<PinnedNamespace> pinned;
@@ -100,10 +132,19 @@ struct Creator {
     if (!o.userns.empty()) {
       // The user namespace first, and the pod's namespaces created inside it, so they are owned by
       // it (containerd PR #10607): a runtime joining both never gets "failed to setns into net
-      // namespace", and it can mount sysfs.
-      auto r = detail::create_userns_pinned(env, o.name, *maps, kPodNamespaces);
-      if (!r) return fail_with(r, "pin namespaces");
-      pinned = std::move(*r);
+      // namespace", and it can mount sysfs. The ns layer does it in a single-threaded helper (a
+      // threaded process cannot unshare a user namespace), checks the helper through its pidfd
+      // before pinning and writes the sysctls inside the new namespaces before anything joins them.
+      UsernsSetRequest req;
+      req.paths = env.paths;
+      req.name = o.name;
+      req.types = {NamespaceType::user};
+      req.types.insert(req.types.end(), kPodNamespaces.begin(), kPodNamespaces.end());
+      req.idmaps = *maps;
+      req.sysctls = early_sysctls();
+      auto set = create_userns_set(req);
+      if (!set) return fail_with(set, "pin namespaces");
+      pinned = std::move(set->pins);
     } else {
       auto r = create_pinned(env.paths, kPodNamespaces, o.name);
       if (!r) return fail_with(r, "pin namespaces");
@@ -116,7 +157,12 @@ struct Creator {
       if (p.type == NamespaceType::net) netns_path = p.path;
       if (p.type == NamespaceType::user) userns_path = p.path;
     }
-    return store.set_pod_paths(o.name, netns_path, userns_path);
+    if (auto s = store.set_pod_paths(o.name, netns_path, userns_path); !s) return s;
+    // Committed first, so a failing sysctl is rolled back like any other step.
+    if (o.userns.empty()) {
+      if (auto s = write_sysctls(pinned, early_sysctls()); !s) return s;
+    }
+    return {};
   }
 
   Status attach_networks(const std::string& netns_path) {
@@ -192,7 +238,7 @@ struct Creator {
     } else {
       if (auto s = attach_networks(pod->netns_path); !s) return s;
     }
-    if (auto s = apply_sysctls(pod->netns_path, o.sysctls); !s) return s;
+    if (auto s = apply_sysctls(pod->netns_path, late_sysctls()); !s) return s;
     kill_point("create.before-ready");
     if (auto s = store.set_pod_phase(o.name, state::PodPhase::ready); !s) return s;
     kill_point("create.ready");
@@ -232,10 +278,9 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
       auto pods = store->list_pods();
       if (!pods) return fail(pods.error());
       for (const auto& p : *pods) {
-        auto j = nlohmann::json::parse(p.spec, nullptr, false);
-        if (j.is_object() && j.contains("idMappings")) {
-          if (auto m = detail::mappings_from_json(j["idMappings"])) others.push_back(*m);
-        }
+        if (p.id_mappings.empty()) continue;
+        if (auto m = detail::mappings_from_json(nlohmann::json::parse(p.id_mappings, nullptr, false)))
+          others.push_back(*m);
       }
       auto m = detail::userns_mappings(o.userns, others);
       if (!m) return fail(m.error());

@@ -1,10 +1,11 @@
-// inspect, ls, the netns listing for stats, and oci-spec: all read from the state alone, so they
-// are fast (one snapshot, no kernel calls) and show what a restarted podns knows.
+// inspect, ls, the netns listing for stats, and oci-spec. ls and oci-spec read the state alone
+// (one snapshot, summary columns only, no kernel calls) and show what a restarted podns knows;
+// inspect adds what the kernel has now (live.cpp).
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
 #include "podns/names.hpp"
-#include "pod/userns_pin.hpp"
+#include "pod/userns_map.hpp"
 #include "podns/cni/types.hpp"
 #include "podns/namespace_type.hpp"
 
@@ -20,14 +21,34 @@ nlohmann::json to_json(const PodInfo& info) {
     for (const auto& p : n.ports)
       ports.push_back({{"hostIP", p.host_ip}, {"hostPort", p.host_port}, {"containerPort", p.container_port},
                        {"protocol", p.protocol}});
-    nets.push_back({{"network", n.network}, {"interface", n.ifname}, {"mac", n.mac}, {"addresses", addrs},
-                    {"portMappings", ports}, {"state", n.state}});
+    nlohmann::json net = {{"network", n.network}, {"interface", n.ifname}, {"mac", n.mac}, {"addresses", addrs},
+                          {"portMappings", ports}, {"state", n.state}};
+    if (n.live) {
+      net["live"] = n.live->present ? nlohmann::json{{"present", true},
+                                                     {"operstate", n.live->operstate},
+                                                     {"up", n.live->admin_up},
+                                                     {"mtu", n.live->mtu},
+                                                     {"mac", n.live->mac},
+                                                     {"addresses", n.live->addresses}}
+                                    : nlohmann::json{{"present", false}};
+    }
+    nets.push_back(std::move(net));
   }
   nlohmann::json pins = nlohmann::json::object();
   for (const auto& [t, p] : info.pins) pins[t] = p;
   nlohmann::json helpers = nlohmann::json::array();
-  for (const auto& [k, pid] : info.helpers) helpers.push_back({{"kind", k}, {"pid", pid}});
-  return {{"name", info.name},
+  for (const auto& [k, pid] : info.helpers) {
+    nlohmann::json h = {{"kind", k}, {"pid", pid}};
+    if (info.live) {
+      for (const auto& l : info.live->helpers) {
+        if (l.kind != k) continue;
+        h["running"] = l.running;
+        if (!l.log_tail.empty()) h["log"] = l.log_tail;
+      }
+    }
+    helpers.push_back(std::move(h));
+  }
+  nlohmann::json out = {{"name", info.name},
           {"phase", info.phase},
           {"sandboxKey", info.netns_path},
           {"userns", info.userns_path},
@@ -36,39 +57,12 @@ nlohmann::json to_json(const PodInfo& info) {
           {"networks", nets},
           {"helpers", helpers},
           {"created", info.created_at}};
-}
-
-namespace {
-
-// The interface inside the pod (sandbox set) named like the attachment, and its addresses, from a
-// stored ADD result (validated by the CNI layer when it was stored). Read with one plain JSON
-// parse: `pod ls` does this for every pod.
-void add_result(const std::string& text, const std::string& ifname, NetworkInfo& n) {
-  auto r = nlohmann::json::parse(text, nullptr, false);
-  if (!r.is_object()) return;
-  std::optional<int64_t> index;
-  if (auto it = r.find("interfaces"); it != r.end() && it->is_array()) {
-    for (size_t i = 0; i < it->size(); ++i) {
-      const auto& itf = (*it)[i];
-      if (itf.is_object() && itf.value("name", "") == ifname && !itf.value("sandbox", "").empty()) {
-        index = static_cast<int64_t>(i);
-        n.mac = itf.value("mac", "");
-      }
-    }
+  if (info.live) {
+    out["live"] = {{"netns", info.live->netns}};
+    if (!info.live->error.empty()) out["live"]["error"] = info.live->error;
   }
-  if (auto it = r.find("ips"); it != r.end() && it->is_array()) {
-    for (const auto& ip : *it) {
-      if (!ip.is_object()) continue;
-      if (index && ip.contains("interface") && ip["interface"].is_number_integer() &&
-          ip["interface"].get<int64_t>() != *index)
-        continue;
-      std::string address = ip.value("address", "");
-      n.addresses.push_back({address, ip.value("gateway", ""), address.find(':') != std::string::npos});
-    }
-  }
+  return out;
 }
-
-}  // namespace
 
 PodInfo pod_info(const state::PodState& st) {
   PodInfo info;
@@ -77,10 +71,11 @@ PodInfo pod_info(const state::PodState& st) {
   info.netns_path = st.pod.netns_path;
   info.userns_path = st.pod.userns_path;
   info.created_at = st.pod.created_at;
-  // ls of 1000 pods is mostly JSON parsing: parse the request only when it has mappings to show.
-  if (st.pod.spec.find("\"idMappings\"") != std::string::npos) {
-    auto spec = nlohmann::json::parse(st.pod.spec, nullptr, false);
-    if (spec.is_object() && spec.contains("idMappings")) info.userns_mappings = spec["idMappings"];
+  // From the summary columns only (schema 2): no stored JSON is parsed but the id mappings of the
+  // pods that have a user namespace, so ls of 1000 pods stays in the low milliseconds.
+  if (!st.pod.id_mappings.empty()) {
+    auto m = nlohmann::json::parse(st.pod.id_mappings, nullptr, false);
+    if (m.is_object()) info.userns_mappings = std::move(m);
   }
   for (const auto& p : st.pins) info.pins.emplace_back(p.type, p.path);
   for (const auto& h : st.helpers) info.helpers.emplace_back(h.kind, h.pid);
@@ -89,7 +84,9 @@ PodInfo pod_info(const state::PodState& st) {
     n.network = a.network;
     n.ifname = a.ifname;
     n.state = a.state == state::RowState::done ? "attached" : "intent";
-    if (!a.result.empty()) add_result(a.result, a.ifname, n);
+    n.mac = a.summary.mac;
+    for (const auto& addr : a.summary.addresses)
+      n.addresses.push_back({addr.address, addr.gateway, addr.address.find(':') != std::string::npos});
     // Ports are published through the first network.
     if (a.index == 0) {
       for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol});
@@ -117,13 +114,15 @@ Result<PodInfo> inspect(const PodEnv& env, const std::string& name) {
     if (st.error().is(Errc::not_found)) return fail(Errc::not_found, fmt::format("{}: no such pod", doing));
     return fail_with(st, doing);
   }
-  return pod_info(*st);
+  PodInfo info = pod_info(*st);
+  add_live_state(info, *st);
+  return info;
 }
 
 Result<std::vector<PodInfo>> list(const PodEnv& env) {
   auto store = detail::open_store(env);
   if (!store) return fail_with(store, "list pods");
-  auto all = store->load_all();
+  auto all = store->load_all_summaries();
   if (!all) return fail_with(all, "list pods");
   std::vector<PodInfo> out;
   out.reserve(all->size());
@@ -134,7 +133,7 @@ Result<std::vector<PodInfo>> list(const PodEnv& env) {
 Result<std::vector<PodNetns>> list_netns(const PodEnv& env) {
   auto store = detail::open_store(env);
   if (!store) return fail_with(store, "list pods");
-  auto all = store->load_all();
+  auto all = store->load_all_summaries();
   if (!all) return fail_with(all, "list pods");
   std::vector<PodNetns> out;
   for (const auto& st : *all) {
@@ -167,9 +166,8 @@ Result<nlohmann::json> oci_spec(const PodEnv& env, const std::string& name) {
     }
   }
   nlohmann::json linux_ = {{"namespaces", namespaces}};
-  auto spec = nlohmann::json::parse(st->pod.spec, nullptr, false);
-  if (spec.is_object() && spec.contains("idMappings")) {
-    auto m = detail::mappings_from_json(spec["idMappings"]);
+  if (!st->pod.id_mappings.empty()) {
+    auto m = detail::mappings_from_json(nlohmann::json::parse(st->pod.id_mappings, nullptr, false));
     if (!m) return fail_with(m, doing);
     auto j = detail::mappings_to_json(*m);
     linux_["uidMappings"] = j["uidMappings"];

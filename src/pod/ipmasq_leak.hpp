@@ -1,6 +1,7 @@
 // A workaround for the CNI bridge plugin (containernetworking/plugins <= 1.4): its DEL tears the
 // ipMasq rules down only for the addresses it finds on the interface inside the netns, so when the
-// netns is already gone (someone ran `ip netns del`, a reboot, a crash before unpin) the per-
+// netns or the interface is already gone (someone ran `ip netns del` or `ip link del eth0` in it,
+// a reboot, a crash before unpin) the per-
 // container NAT chain and its POSTROUTING jump stay forever. podns knows the attachment, so it
 // removes them itself: the rules carry the comment `name: "<network>" id: "<container id>"`.
 #pragma once

@@ -1,5 +1,6 @@
 // pod rm, rollback of a failed create and crash recovery: one teardown, newest effect first.
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -7,6 +8,7 @@
 #include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
 #include "podns/cni/cache.hpp"
+#include "podns/net/interfaces.hpp"
 #include "podns/pin.hpp"
 #include "podns/rootless/driver.hpp"
 
@@ -55,6 +57,16 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
     auto live = pin_is_live(st.pod.netns_path);
     netns_gone = live && !*live;
   }
+  // The interfaces still in the netns: one whose interface was deleted behind our back (`ip link
+  // del eth0` inside it) leaks the bridge plugin's ipMasq rules just like a deleted netns does.
+  std::set<std::string> present;
+  bool present_known = false;
+  if (!netns_gone && !st.attachments.empty() && !st.pod.netns_path.empty()) {
+    if (auto itfs = net::live_interfaces(st.pod.netns_path)) {
+      present_known = true;
+      for (const auto& i : *itfs) present.insert(i.link.name);
+    }
+  }
   if (!st.attachments.empty()) {
     cni::Runtime runtime = make_runtime(env);
     for (auto it = st.attachments.rbegin(); it != st.attachments.rend(); ++it) {
@@ -81,7 +93,8 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
         continue;
       }
       kill_point("rm.deleted");
-      if (netns_gone && uses_bridge_ipmasq(*net)) {
+      bool interface_gone = netns_gone || (present_known && !present.count(a.ifname));
+      if (interface_gone && uses_bridge_ipmasq(*net)) {
         if (auto m = remove_leaked_ipmasq(a.network, a.container_id); !m) env.warn(m.error());
       }
       if (auto s = store.remove_attachment(name, a.index); !s) errors.push_back(s.error());

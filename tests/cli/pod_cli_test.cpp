@@ -1,5 +1,7 @@
 // The pod verbs through the real CLI binary: output, --json, exit codes, restart (containerd
 // #10363), 32 parallel creates and removes.
+#include <signal.h>
+
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -49,8 +51,16 @@ TEST(PodCli, CreateLsInspectOciSpecExecRm) {
   ASSERT_EQ(insp.exit_code, 0) << insp.err;
   EXPECT_NE(insp.out.find("sandbox key: " + w.env.paths.netns_dir + "/web"), std::string::npos) << insp.out;
   EXPECT_NE(insp.out.find(fmt::format("127.0.0.1:{}:80/tcp", port)), std::string::npos) << insp.out;
+  EXPECT_NE(insp.out.find("  live:      UP mtu 1500 "), std::string::npos) << insp.out;
   auto inspj = json_of(run_podns({"pod", "inspect", "web", "--json"}, env));
-  EXPECT_EQ(inspj, created);
+  EXPECT_EQ(inspj["live"]["netns"], "present");
+  EXPECT_EQ(inspj["networks"][0]["live"]["present"], true);
+  EXPECT_EQ(inspj["networks"][0]["live"]["mac"], created["networks"][0]["mac"]);
+  auto stored = inspj;  // without the live members: what create printed
+  stored.erase("live");
+  stored["networks"][0].erase("live");
+  EXPECT_EQ(stored, created);
+  EXPECT_EQ(lsj[0], created);  // ls prints the same, from the summary columns
   auto& net = inspj["networks"][0];
   EXPECT_EQ(net["interface"], "eth0");
   EXPECT_EQ(net["addresses"][0]["gateway"], w.address(1));
@@ -69,6 +79,69 @@ TEST(PodCli, CreateLsInspectOciSpecExecRm) {
   auto rm = run_podns({"pod", "rm", "web"}, env);
   ASSERT_EQ(rm.exit_code, 0) << rm.err;
   EXPECT_EQ(rm.out, "web\n");
+  EXPECT_EQ(json_of(run_podns({"pod", "ls", "--json"}, env)).size(), 0u);
+}
+
+// The live half of inspect, through the binary: an interface deleted behind podns's back, then the
+// whole netns; the pod is still removable.
+TEST(PodCli, InspectShowsWhatTheKernelHasNow) {
+  REQUIRE_CNI();
+  PodWorld w;
+  auto env = w.cli_env();
+  ASSERT_EQ(run_podns({"pod", "create", "lv"}, env).exit_code, 0);
+  std::string netns = w.env.paths.netns_dir + "/lv";
+  ASSERT_EQ(run({"nsenter", "--net=" + netns, "ip", "link", "del", "eth0"}).exit_code, 0);
+  auto text = run_podns({"pod", "inspect", "lv"}, env);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("  live:      eth0 no longer exists in the pod's netns"), std::string::npos) << text.out;
+  auto j = json_of(run_podns({"pod", "inspect", "lv", "--json"}, env));
+  EXPECT_EQ(j["networks"][0]["live"]["present"], false);
+  EXPECT_FALSE(j["networks"][0]["addresses"].empty());  // CNI's report stays next to it
+
+  ASSERT_OK(remove_pin(netns, w.env.paths.netns_dir));  // `ip netns del lv`
+  text = run_podns({"pod", "inspect", "lv"}, env);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("sandbox key: " + netns + " (gone: the network namespace no longer exists"),
+            std::string::npos)
+      << text.out;
+  j = json_of(run_podns({"pod", "inspect", "lv", "--json"}, env));
+  EXPECT_EQ(j["live"]["netns"], "gone");
+  auto rm = run_podns({"pod", "rm", "lv"}, env);
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_EQ(json_of(run_podns({"pod", "ls", "--json"}, env)).size(), 0u);
+}
+
+// A rootless-networked pod (root may use slirp4netns too) whose helper dies: inspect says so, with
+// the end of its log, and rm still cleans up.
+TEST(PodCli, InspectSaysWhenTheHelperDied) {
+  PODNS_REQUIRE_ROOT();
+  PODNS_REQUIRE_TOOL("slirp4netns", "slirp4netns");
+  PodWorld w;
+  auto env = w.cli_env();
+  std::string name = test::unique_name("hd");
+  auto c = run_podns({"pod", "create", name, "--rootless-net", "slirp4netns", "--json"}, env);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto created = json_of(c);
+  ASSERT_EQ(created["helpers"].size(), 1u) << c.out;
+  int pid = created["helpers"][0]["pid"];
+  auto before = json_of(run_podns({"pod", "inspect", name, "--json"}, env));
+  EXPECT_EQ(before["helpers"][0]["running"], true) << before.dump();
+  auto text = run_podns({"pod", "inspect", name}, env);
+  EXPECT_NE(text.out.find(fmt::format("helper:      slirp4netns pid {} running", pid)), std::string::npos) << text.out;
+
+  // The helper is ours (started by our pod create); its parent, the podns process, is gone, so
+  // init reaps it.
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto after = json_of(run_podns({"pod", "inspect", name, "--json"}, env));
+  EXPECT_EQ(after["helpers"][0]["running"], false) << after.dump();
+  text = run_podns({"pod", "inspect", name}, env);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(fmt::format("helper:      slirp4netns pid {} not running (died)", pid)), std::string::npos)
+      << text.out;
+  if (after["helpers"][0].contains("log")) EXPECT_NE(text.out.find("  last log:\n    "), std::string::npos) << text.out;
+  auto rm = run_podns({"pod", "rm", name}, env);
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
   EXPECT_EQ(json_of(run_podns({"pod", "ls", "--json"}, env)).size(), 0u);
 }
 

@@ -97,13 +97,31 @@ TEST(PodCreate, DefaultNetworkInspectAndRemove) {
   });
   ASSERT_OK(flags);
   EXPECT_TRUE(*flags & IFF_UP);
-  // inspect and ls read the same from the state.
+  // inspect and ls read the same from the state; inspect adds what the kernel has now.
   auto again = inspect(w.env, "web");
   ASSERT_OK(again);
-  EXPECT_EQ(to_json(*again), to_json(*info));
+  ASSERT_TRUE(again->live.has_value());
+  EXPECT_EQ(again->live->netns, "present");
+  EXPECT_EQ(again->live->error, "");
+  ASSERT_TRUE(again->networks.at(0).live.has_value());
+  const auto& live = *again->networks[0].live;
+  EXPECT_TRUE(live.present);
+  EXPECT_TRUE(live.admin_up);
+  EXPECT_EQ(live.operstate, "UP");
+  EXPECT_EQ(live.mtu, 1500u);
+  EXPECT_EQ(live.mac, n.mac);
+  ASSERT_FALSE(live.addresses.empty());
+  EXPECT_EQ(live.addresses[0], n.addresses[0].address);
+  auto stored = to_json(*again);
+  EXPECT_EQ(stored["live"]["netns"], "present");
+  EXPECT_EQ(stored["networks"][0]["live"]["operstate"], "UP");
+  stored.erase("live");
+  stored["networks"][0].erase("live");
+  EXPECT_EQ(stored, to_json(*info));
   auto all = list(w.env);
   ASSERT_OK(all);
   ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(to_json(all->front()), to_json(*info));  // ls: the summary columns say the same
 
   ASSERT_OK(remove(w.env, "web"));
   expect_nothing_left(w);
@@ -229,11 +247,80 @@ TEST(PodCreate, RemoveWorksWhenTheNetnsWasDeletedBehindOurBack) {
   auto info = create(w.env, {.name = "gone"});
   ASSERT_OK(info);
   ASSERT_OK(remove_pin(info->netns_path, w.env.paths.netns_dir));  // `ip netns del gone`
+  // inspect says so instead of failing.
+  auto insp = inspect(w.env, "gone");
+  ASSERT_OK(insp);
+  ASSERT_TRUE(insp->live.has_value());
+  EXPECT_EQ(insp->live->netns, "gone");
+  EXPECT_FALSE(insp->networks.at(0).live.has_value());
+  EXPECT_EQ(to_json(*insp)["live"]["netns"], "gone");
+  EXPECT_EQ(insp->networks[0].addresses, info->networks[0].addresses);  // what CNI reported stays
   ASSERT_OK(remove(w.env, "gone"));
   expect_nothing_left(w);
   // Idempotent: a second rm reports the pod missing; --force makes that a success.
   EXPECT_TRUE(remove(w.env, "gone").error().is(Errc::not_found));
   EXPECT_OK(remove(w.env, "gone", {.force = true}));
+}
+
+TEST(PodCreate, InspectSaysWhenAnInterfaceIsGone) {
+  REQUIRE_CNI();
+  PodWorld w;
+  auto info = create(w.env, {.name = "nolink"});
+  ASSERT_OK(info);
+  // `ip -n nolink link del eth0`, behind podns's back.
+  auto del = test::run({"nsenter", "--net=" + info->netns_path, "ip", "link", "del", "eth0"});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  auto insp = inspect(w.env, "nolink");
+  ASSERT_OK(insp);
+  EXPECT_EQ(insp->live->netns, "present");
+  ASSERT_TRUE(insp->networks.at(0).live.has_value());
+  EXPECT_FALSE(insp->networks[0].live->present);
+  auto j = to_json(*insp);
+  EXPECT_EQ(j["networks"][0]["live"], nlohmann::json({{"present", false}}));
+  EXPECT_EQ(j["networks"][0]["mac"], info->networks[0].mac);  // CNI's report is kept next to it
+  // rm still cleans up everything (the DEL of an interface that is gone succeeds).
+  ASSERT_OK(remove(w.env, "nolink"));
+  expect_nothing_left(w);
+}
+
+// Sysctls are written when the namespaces are created (inside the user namespace's helper when
+// there is one), except those naming an interface CNI creates later, which follow the attach.
+void expect_sysctls_applied(PodWorld& w, const std::string& name, const std::string& userns) {
+  CreateOptions o;
+  o.name = name;
+  o.userns = userns;
+  o.sysctls = {{"net.ipv4.conf.default.arp_announce", "2"},  // at creation: eth0 inherits it
+               {"net.ipv4.conf.eth0.arp_ignore", "1"},       // after the attach: names eth0
+               {"net.ipv4.ip_unprivileged_port_start", "80"}};
+  auto info = create(w.env, o);
+  ASSERT_OK(info);
+  auto seen = run_in_namespace_path(info->netns_path, NamespaceType::net, []() -> Result<std::string> {
+    std::string out;
+    for (const char* f : {"/proc/sys/net/ipv4/conf/eth0/arp_announce", "/proc/sys/net/ipv4/conf/eth0/arp_ignore",
+                          "/proc/sys/net/ipv4/ip_unprivileged_port_start"}) {
+      std::ifstream in(f);
+      std::string v;
+      in >> v;
+      out += v + " ";
+    }
+    return out;
+  });
+  ASSERT_OK(seen);
+  EXPECT_EQ(*seen, "2 1 80 ");
+  ASSERT_OK(remove(w.env, name));
+  expect_nothing_left(w);
+}
+
+TEST(PodCreate, SysctlsAtCreationAndAfterTheAttach) {
+  REQUIRE_CNI();
+  PodWorld w;
+  expect_sysctls_applied(w, "sc", "");
+}
+
+TEST(PodCreate, SysctlsWithAUserNamespaceAreWrittenAtCreation) {
+  REQUIRE_CNI();
+  PodWorld w;
+  expect_sysctls_applied(w, "scu", "0:1100000:65536");
 }
 
 TEST(PodCreate, UserNamespaceOwnsThePodsNamespaces) {

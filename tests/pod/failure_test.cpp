@@ -95,7 +95,7 @@ TEST(PodFailure, DuplicateNameKeepsTheFirstPod) {
   EXPECT_TRUE(second.error().is(Errc::already_exists)) << second.error().message();
   auto again = inspect(w.env, "dup");
   ASSERT_OK(again);
-  EXPECT_EQ(to_json(*again), to_json(*first));
+  EXPECT_EQ(test::stored_json(*again), to_json(*first));
   auto live = pin_is_live(first->netns_path);
   ASSERT_OK(live);
   EXPECT_TRUE(*live);

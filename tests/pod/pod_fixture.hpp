@@ -251,6 +251,13 @@ inline Result<bool> ping_from(const std::string& netns_path, const std::string& 
   }
 }
 
+// The JSON of a pod without what inspect adds from the kernel: what create and ls print.
+inline nlohmann::json stored_json(pod::PodInfo info) {
+  info.live.reset();
+  for (auto& n : info.networks) n.live.reset();
+  return pod::to_json(info);
+}
+
 // The address part of "10.1.2.3/24".
 inline std::string strip_prefix(const std::string& cidr) { return cidr.substr(0, cidr.find('/')); }
 

@@ -50,6 +50,34 @@ struct AddressInfo {
   std::string address;  // CIDR: "10.89.0.5/16"
   std::string gateway;  // may be empty
   bool ipv6 = false;
+  bool operator==(const AddressInfo&) const = default;
+};
+
+// What the kernel has now for one of the pod's interfaces (pod inspect only).
+struct LiveInterface {
+  bool present = false;       // false: CNI reported it, but it no longer exists in the netns
+  std::string operstate;      // "UP", "DOWN", "LOWERLAYERDOWN", ... as `ip link` prints it
+  bool admin_up = false;      // IFF_UP
+  uint32_t mtu = 0;
+  std::string mac;
+  std::vector<std::string> addresses;  // CIDR, IPv4 first, as the kernel has them
+};
+
+// Whether a recorded helper (slirp4netns, pasta) still runs (pod inspect only).
+struct HelperLive {
+  std::string kind;
+  int pid = 0;
+  bool running = false;
+  std::string log_tail;  // the last lines of its log when it is not running
+};
+
+// What inspect found in the kernel besides the state. Never a reason to fail inspect: a pod
+// whose netns was deleted behind podns's back, or whose helper died, is a state to show (and
+// `pod rm` still cleans it up).
+struct LiveState {
+  std::string netns = "unknown";  // "present", "gone" (the pin no longer holds a netns), "unknown"
+  std::string error;              // why the interfaces could not be read, if they could not
+  std::vector<HelperLive> helpers;
 };
 
 struct NetworkInfo {
@@ -59,6 +87,7 @@ struct NetworkInfo {
   std::vector<AddressInfo> addresses;
   std::vector<PortSpec> ports;  // the mappings published through this attachment
   std::string state;            // "attached", or "intent" while (or if a crash left it) being attached
+  std::optional<LiveInterface> live;  // inspect: the interface as the kernel has it now
 };
 
 struct PodInfo {
@@ -71,11 +100,17 @@ struct PodInfo {
   std::vector<NetworkInfo> networks;
   std::vector<std::pair<std::string, int>> helpers;  // kind -> pid
   int64_t created_at = 0;
+  std::optional<LiveState> live;  // inspect only: unset from ls and create
 };
 
+// "live" members appear only when info.live is set.
 nlohmann::json to_json(const PodInfo& info);
 // The info of a pod from its stored state (no kernel calls).
 PodInfo pod_info(const state::PodState& st);
+// Adds what the kernel has now: netns present or gone, each interface's link state, MTU, MAC and
+// addresses (one rtnetlink socket opened inside the netns), and whether each helper still runs.
+// Best effort: what cannot be read is said in info.live, never returned as an error.
+void add_live_state(PodInfo& info, const state::PodState& st);
 
 // --- Operations -----------------------------------------------------------------------------------
 
@@ -95,6 +130,7 @@ struct RemoveOptions {
 // --force the pod then stays (phase removing, only the failed attachments left) for a retry.
 [[nodiscard]] Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& options = {});
 
+// The stored state plus the live state (add_live_state): one pod's rows only.
 [[nodiscard]] Result<PodInfo> inspect(const PodEnv& env, const std::string& name);
 [[nodiscard]] Result<std::vector<PodInfo>> list(const PodEnv& env);
 

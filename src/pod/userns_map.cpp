@@ -1,9 +1,7 @@
-#include "pod/userns_pin.hpp"
+#include "pod/userns_map.hpp"
 
 #include <fmt/format.h>
 
-#include "podns/namespace.hpp"
-#include "podns/spawn.hpp"
 
 namespace podns::pod::detail {
 
@@ -45,34 +43,6 @@ Result<IdMappings> mappings_from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     return fail(Errc::corrupt, fmt::format("stored id mappings: {}", e.what()));
   }
-}
-
-Result<std::vector<PinnedNamespace>> create_userns_pinned(const PodEnv& env, const std::string& name,
-                                                          const IdMappings& maps,
-                                                          std::span<const NamespaceType> types) {
-  SpawnRequest req;
-  // The child only has to exist while its namespaces are bind-mounted; it never runs anything.
-  req.argv = {"sleep", "3600"};
-  req.namespaces.push_back({NamespaceType::user, ""});
-  for (auto t : types) req.namespaces.push_back({t, ""});
-  req.idmaps = maps;
-  auto child = spawn(req);
-  if (!child) return fail_with(child, "start user namespace helper");
-  std::vector<NamespaceType> all{NamespaceType::user};
-  all.insert(all.end(), types.begin(), types.end());
-  // attach() verifies through the pidfd that the child is still the one we started.
-  auto pins = attach(env.paths, name, child->pid(), all);
-  (void)child->kill_and_wait();
-  if (!pins) return fail_with(pins, "pin the user namespace and the namespaces it owns");
-  // Belt and braces: the pinned netns must be a new one, never ours.
-  auto own = Namespace::open_current(NamespaceType::net);
-  for (const auto& p : *pins) {
-    if (own && p.type == NamespaceType::net && p.id == own->id()) {
-      (void)remove_pinned(env.paths, name, all);
-      return fail(Errc::unsupported, "user namespace helper did not create a network namespace");
-    }
-  }
-  return pins;
 }
 
 }  // namespace podns::pod::detail
