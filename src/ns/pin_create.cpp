@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <array>
 #include <csignal>
 #include <optional>
 #include <thread>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "ns/pidns_holder.hpp"
+#include "ns/thread_ns.hpp"
 #include "ns/pin_internal.hpp"
 #include "podns/names.hpp"
 #include "podns/pin.hpp"
@@ -73,6 +75,46 @@ struct Unshared {
   bool ok = false;
 };
 
+// Opens this thread's entry of each type, in order.
+Status open_entries(std::span<const NamespaceType> types, std::vector<UniqueFd>& fds) {
+  for (NamespaceType t : types) {
+    std::string entry = fmt::format("/proc/thread-self/ns/{}", namespace_info(t).pin_entry);
+    UniqueFd fd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("open " + entry);
+    fds.push_back(std::move(fd));
+  }
+  return {};
+}
+
+// net, uts and cgroup belong to the thread: unshare them right here and switch straight back, as
+// `ip netns add` does. (Not ipc: unsharing it also unshares the thread's System V semaphore undo
+// list for good. Not mnt: that needs CLONE_FS, also for good.) A thread of its own costs a clone and, on a busy machine, a wait for a
+// CPU, which was most of `podns ns add`. Only when every way back is open (can_return_to; not from
+// inside a rootless session, whose host netns it cannot re-enter); nullopt otherwise. Failing to
+// switch back aborts the process (ThreadNamespaceSwitch): it never runs on in a namespace it made.
+std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> types, int flags) {
+  std::vector<UniqueFd> homes;
+  for (NamespaceType t : types) {
+    if (t != NamespaceType::net && t != NamespaceType::uts && t != NamespaceType::cgroup) return std::nullopt;
+    UniqueFd home = detail::open_home(namespace_info(t));
+    if (!home || !detail::can_return_to(home.view(), t)) return std::nullopt;
+    homes.push_back(std::move(home));
+  }
+  Unshared out;
+  if (::unshare(flags) < 0) {  // all or nothing: a failed unshare changed nothing
+    out.error = Error::from_errno(fmt::format("unshare {:#x}", flags));
+    return out;
+  }
+  std::array<std::optional<detail::ThreadNamespaceSwitch>, 3> back;  // one per type at most
+  for (size_t i = 0; i < types.size(); ++i) back[i].emplace(std::move(homes[i]), types[i]);
+  if (auto st = open_entries(types, out.fds); !st) {
+    out.error = std::move(st.error());
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
 // On a short-lived thread: unshare the namespaces and open each one's pin entry. The thread exits
 // with them, so neither the caller's thread nor its process ever changes namespace; the fds keep
 // the namespaces alive until they are bound.
@@ -91,14 +133,9 @@ Unshared unshare_on_thread(std::span<const NamespaceType> types, int flags, cons
       // propagating into itself (a reference cycle that would keep it alive forever).
       ::mount("", mnt_pin_dir.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr);
     }
-    for (NamespaceType t : types) {
-      std::string entry = fmt::format("/proc/thread-self/ns/{}", namespace_info(t).pin_entry);
-      UniqueFd fd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd) {
-        out.error = Error::from_errno("open " + entry);
-        return;
-      }
-      out.fds.push_back(std::move(fd));
+    if (auto st = open_entries(types, out.fds); !st) {
+      out.error = std::move(st.error());
+      return;
     }
     out.ok = true;
   });
@@ -142,7 +179,8 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
   int thread_flags = flags & ~CLONE_NEWPID;
   Unshared u;
   if (!thread_types.empty()) {
-    u = unshare_on_thread(thread_types, thread_flags, mnt_dir);
+    auto here = unshare_on_this_thread(thread_types, thread_flags);
+    u = here ? std::move(*here) : unshare_on_thread(thread_types, thread_flags, mnt_dir);
     if (!u.ok) return fail(std::move(u.error).context(what));
   }
   std::optional<detail::PidnsHolder> holder;

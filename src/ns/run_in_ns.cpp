@@ -20,8 +20,9 @@
 
 #include <fmt/format.h>
 
+#include "ns/thread_ns.hpp"
+
 namespace podns::detail {
-namespace {
 
 // Switching back failed: this thread is in the wrong namespace and any code run from here on could
 // act on the wrong network, hostname or IPC objects. Terminate instead of continuing.
@@ -34,20 +35,11 @@ namespace {
   std::abort();
 }
 
-// Entered on construction by the caller; restores on destruction (also when body throws).
-class ThreadNamespaceSwitch {
- public:
-  ThreadNamespaceSwitch(UniqueFd home, NamespaceType type) : home_(std::move(home)), type_(type) {}
-  ~ThreadNamespaceSwitch() {
-    if (::setns(home_.get(), namespace_info(type_).clone_flag) < 0) die_in_wrong_namespace(type_, errno);
-  }
-  ThreadNamespaceSwitch(const ThreadNamespaceSwitch&) = delete;
-  ThreadNamespaceSwitch& operator=(const ThreadNamespaceSwitch&) = delete;
+ThreadNamespaceSwitch::~ThreadNamespaceSwitch() {
+  if (::setns(home_.get(), namespace_info(type_).clone_flag) < 0) die_in_wrong_namespace(type_, errno);
+}
 
- private:
-  UniqueFd home_;
-  NamespaceType type_;
-};
+namespace {
 
 // The pidfs ioctls (Linux 6.11) hand out a task's namespace without a /proc path walk, which is
 // most of the cost of a switch; probed once, /proc/thread-self/ns/* is the fallback.
@@ -95,7 +87,8 @@ void keep_warm(NamespaceType type, int home_fd) {
   w.ino = st.st_ino;
 }
 
-// An fd on the calling thread's current namespace of `info`'s type (the one setns would replace).
+}  // namespace
+
 UniqueFd open_home(const NamespaceInfo& info) {
   if (pidfs_ioctls_work.load(std::memory_order_relaxed)) {
     int pidfd = thread_pidfd();
@@ -115,13 +108,9 @@ UniqueFd open_home(const NamespaceInfo& info) {
   return UniqueFd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
 }
 
-Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body);
-
-// Whether this thread could setns back into `home` (its current namespace of `type`). Not when
-// `home` is owned by a user namespace above ours: a rootless podns inside its session (a user
-// namespace) is in the host's netns, owned by the initial user namespace, where it has no
-// capabilities. NS_GET_USERNS answers EPERM exactly then ("outside of the caller's namespace
-// scope"). Remembered per thread and type for the last home seen, so the common case is one fstat.
+// NS_GET_USERNS answers EPERM exactly when `home` is owned by a user namespace above ours ("outside
+// of the caller's namespace scope"). Remembered per thread and type for the last home seen, so the
+// common case is one fstat.
 bool can_return_to(FdView home, NamespaceType type) {
   thread_local std::array<ino_t, 8> verified{};
   struct stat st {};
@@ -134,6 +123,10 @@ bool can_return_to(FdView home, NamespaceType type) {
   known = st.st_ino;
   return true;
 }
+
+namespace {
+
+Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body);
 
 Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body) {
   const NamespaceInfo& info = ns.info();

@@ -50,6 +50,32 @@ TEST(Create, NetnsPinWithoutMovingTheCaller) {
   expect_no_pins(t.paths);
 }
 
+// net, uts and cgroup are unshared on the calling thread itself and switched back (no thread
+// hop): the thread is where it was, and the pins hold new namespaces.
+TEST(Create, PerThreadTypesComeBackToTheCallingThread) {
+  PODNS_REQUIRE_ROOT();
+  TestPaths t;
+  std::vector<NamespaceType> types{NamespaceType::net, NamespaceType::uts, NamespaceType::cgroup};
+  std::vector<Namespace> before;
+  for (auto type : types) {
+    auto ns = Namespace::open_path("/proc/thread-self/ns/" + std::string(namespace_info(type).pin_entry), type);
+    ASSERT_OK(ns);
+    before.push_back(std::move(*ns));
+  }
+  auto pins = create_pinned(t.paths, types, "here");
+  ASSERT_OK(pins);
+  for (size_t i = 0; i < types.size(); ++i) {
+    auto now = Namespace::open_path("/proc/thread-self/ns/" + std::string(namespace_info(types[i]).pin_entry), types[i]);
+    ASSERT_OK(now);
+    EXPECT_TRUE(*now == before[i]) << to_string(types[i]) << ": the calling thread did not come back";
+    auto pinned = Namespace::open_path((*pins)[i].path, types[i]);
+    ASSERT_OK(pinned);
+    EXPECT_FALSE(*pinned == before[i]) << to_string(types[i]) << ": not a new namespace";
+  }
+  ASSERT_OK(remove_pinned(t.paths, "here"));
+  expect_no_pins(t.paths);
+}
+
 TEST(Create, EveryTypeButUserInOneCall) {
   PODNS_REQUIRE_ROOT();
   TestPaths t;
