@@ -116,6 +116,11 @@ CREATE TABLE attachment_addresses (
   PRIMARY KEY (pod, idx, seq),
   FOREIGN KEY (pod, idx) REFERENCES attachments (pod, idx) ON DELETE CASCADE
 ) WITHOUT ROWID;
+-- Covering indexes for the listing: an attachment row carries its conflist and CNI result (~2 KB),
+-- so a scan of the table reads every one of its pages; these narrow copies of the columns ls
+-- reads are a tenth of that (the planner scans them instead of the tables).
+CREATE INDEX attachments_summary ON attachments (pod, idx, network, ifname, state, mac);
+CREATE INDEX pods_summary ON pods (name, phase, netns_path, userns_path, created_at, id_mappings);
 )sql",
      backfill_summaries},
 }};

@@ -157,8 +157,10 @@ PodRecord pod_from(const sql::Stmt& st) {
 }
 
 constexpr std::string_view kPodCols = "name, phase, spec, netns_path, userns_path, created_at, id_mappings";
-// The same columns with spec left out (it is read as ''), for listings.
+// The same columns with spec left out (it is read as ''), for listings: all in the covering index
+// pods_summary (schema 2), so a listing never reads the table's wide rows.
 constexpr std::string_view kPodSummaryCols = "name, phase, '', netns_path, userns_path, created_at, id_mappings";
+constexpr std::string_view kPodSummaryFrom = "pods INDEXED BY pods_summary";
 
 }  // namespace
 
@@ -259,8 +261,8 @@ Result<std::vector<PodRecord>> Store::list_unfinished() {
 
 namespace {
 
-Result<std::vector<PodRecord>> select_pods(sql::Db& db, std::string_view cols) {
-  auto st = db.prepare(fmt::format("SELECT {} FROM pods ORDER BY name", cols));
+Result<std::vector<PodRecord>> select_pods(sql::Db& db, std::string_view cols, std::string_view from = "pods") {
+  auto st = db.prepare(fmt::format("SELECT {} FROM {} ORDER BY name", cols, from));
   if (!st) return fail(st.error());
   std::vector<PodRecord> out;
   for (;;) {
@@ -304,8 +306,8 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
     return s;
   if (auto s = each(full ? "SELECT pod, idx, network, ifname, container_id, netns_path, config, runtime_config, "
                            "result, state, mac FROM attachments"
-                         : "SELECT pod, idx, network, ifname, container_id, netns_path, '', '', '', state, mac "
-                           "FROM attachments",
+                         : "SELECT pod, idx, network, ifname, '', '', '', '', '', state, mac "
+                           "FROM attachments INDEXED BY attachments_summary",
                     "read attachments",
                     [](const sql::Stmt& st, PodState& ps) {
                       AttachmentRecord a;
@@ -398,7 +400,7 @@ Result<std::vector<PodState>> load_everything(sql::Db& db, bool full) {
     if (!s) return fail(s.error());
     return std::move(out);
   };
-  auto pods = select_pods(db, full ? kPodCols : kPodSummaryCols);
+  auto pods = full ? select_pods(db, kPodCols) : select_pods(db, kPodSummaryCols, kPodSummaryFrom);
   if (!pods) return done(fail(pods.error()));
   out.reserve(pods->size());
   for (auto& p : *pods) out.push_back(PodState{std::move(p), {}, {}, {}, {}});

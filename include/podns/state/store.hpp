@@ -150,8 +150,9 @@ class Store {
   // All pods with all their rows, in a constant number of queries (gc, recovery).
   [[nodiscard]] Result<std::vector<PodState>> load_all();
   // All pods for a listing: every row, but without the large JSON columns (PodRecord::spec,
-  // AttachmentRecord::config, runtime_config, result stay empty; the summaries and id_mappings are
-  // there). One snapshot, a constant number of queries: `pod ls` of 1000 pods.
+  // AttachmentRecord::config, runtime_config, result, container_id and netns_path stay empty; the
+  // summaries and id_mappings are there), read through narrow covering indexes. One snapshot, a
+  // constant number of queries: `pod ls` of 1000 pods.
   [[nodiscard]] Result<std::vector<PodState>> load_all_summaries();
 
   // --- pins ---
