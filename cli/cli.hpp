@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "podns/error.hpp"
 #include "podns/paths.hpp"
@@ -30,8 +31,10 @@ struct Globals {
 using Action = std::function<Status()>;
 using RegisterFn = void (*)(CLI::App& app, Globals& globals, Action& action);
 
+// `word` is the top-level word the verbs of `fn` hang under ("ns", "pod", "gc"): main() registers
+// only the verbs of the word on the command line.
 struct Registrar {
-  explicit Registrar(RegisterFn fn);
+  Registrar(std::string_view word, RegisterFn fn);
 };
 
 // The group subcommand `name` (ns, pod, cni), created on first use so that every verb file of the

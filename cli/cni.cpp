@@ -257,8 +257,8 @@ void register_network_verbs(CLI::App& app, Globals& g, Action& action) {
   }
 }
 
-Registrar reg_attach(register_attach_verbs);
-Registrar reg_network(register_network_verbs);
+Registrar reg_attach("cni", register_attach_verbs);
+Registrar reg_network("cni", register_network_verbs);
 
 }  // namespace
 }  // namespace podns::cli

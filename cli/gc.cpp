@@ -27,7 +27,7 @@ void register_gc(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_gc);
+Registrar reg("gc", register_gc);
 
 }  // namespace
 }  // namespace podns::cli

@@ -42,7 +42,7 @@ void register_ns_add(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_add);
+Registrar reg("ns", register_ns_add);
 
 }  // namespace
 }  // namespace podns::cli

@@ -31,7 +31,7 @@ void register_ns_exec(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_exec);
+Registrar reg("ns", register_ns_exec);
 
 }  // namespace
 }  // namespace podns::cli

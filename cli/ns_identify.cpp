@@ -37,7 +37,7 @@ void register_ns_identify(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_identify);
+Registrar reg("ns", register_ns_identify);
 
 }  // namespace
 }  // namespace podns::cli

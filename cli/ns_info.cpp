@@ -64,7 +64,7 @@ void register_ns_info(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_info);
+Registrar reg("ns", register_ns_info);
 
 }  // namespace
 }  // namespace podns::cli

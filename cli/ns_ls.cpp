@@ -33,7 +33,7 @@ void register_ns_ls(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_ls);
+Registrar reg("ns", register_ns_ls);
 
 }  // namespace
 }  // namespace podns::cli

@@ -82,7 +82,7 @@ void register_ns_oci_spec(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_oci_spec);
+Registrar reg("ns", register_ns_oci_spec);
 
 }  // namespace
 }  // namespace podns::cli

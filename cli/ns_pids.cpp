@@ -49,7 +49,7 @@ void register_ns_pids(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_pids);
+Registrar reg("ns", register_ns_pids);
 
 }  // namespace
 }  // namespace podns::cli

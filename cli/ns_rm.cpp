@@ -36,7 +36,7 @@ void register_ns_rm(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_ns_rm);
+Registrar reg("ns", register_ns_rm);
 
 }  // namespace
 }  // namespace podns::cli

@@ -45,7 +45,7 @@ void register_pod_create(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_pod_create);
+Registrar reg("pod", register_pod_create);
 
 }  // namespace
 }  // namespace podns::cli

@@ -133,7 +133,7 @@ void register_pod_inspect(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_pod_inspect);
+Registrar reg("pod", register_pod_inspect);
 
 }  // namespace
 }  // namespace podns::cli

@@ -34,7 +34,7 @@ void register_pod_rm(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_pod_rm);
+Registrar reg("pod", register_pod_rm);
 
 }  // namespace
 }  // namespace podns::cli

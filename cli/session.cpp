@@ -77,7 +77,7 @@ void register_session(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_session);
+Registrar reg("session", register_session);
 
 }  // namespace
 

@@ -43,7 +43,7 @@ void register_unshare(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg(register_unshare);
+Registrar reg("unshare", register_unshare);
 
 }  // namespace
 }  // namespace podns::cli
