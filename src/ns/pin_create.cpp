@@ -89,16 +89,16 @@ Status open_entries(std::span<const NamespaceType> types, std::vector<UniqueFd>&
 // net, uts and cgroup belong to the thread: unshare them right here and switch straight back, as
 // `ip netns add` does. (Not ipc: unsharing it also unshares the thread's System V semaphore undo
 // list for good. Not mnt: that needs CLONE_FS, also for good.) A thread of its own costs a clone and, on a busy machine, a wait for a
-// CPU, which was most of `podns ns add`. Only when every way back is open (can_return_to; not from
+// CPU, which was most of `podns ns add`. Only when every way back is open (Home::can_return; not from
 // inside a rootless session, whose host netns it cannot re-enter); nullopt otherwise. Failing to
 // switch back aborts the process (ThreadNamespaceSwitch): it never runs on in a namespace it made.
 std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> types, int flags) {
   std::vector<UniqueFd> homes;
   for (NamespaceType t : types) {
     if (t != NamespaceType::net && t != NamespaceType::uts && t != NamespaceType::cgroup) return std::nullopt;
-    UniqueFd home = detail::open_home(namespace_info(t));
-    if (!home || !detail::can_return_to(home.view(), t)) return std::nullopt;
-    homes.push_back(std::move(home));
+    detail::Home home = detail::open_home(namespace_info(t));
+    if (!home.fd || !home.can_return) return std::nullopt;
+    homes.push_back(std::move(home.fd));
   }
   Unshared out;
   if (::unshare(flags) < 0) {  // all or nothing: a failed unshare changed nothing

@@ -67,61 +67,58 @@ int thread_pidfd() {
 
 std::atomic<bool> pidfs_ioctls_work{true};
 
+// NS_GET_USERNS answers EPERM exactly when `home` is owned by a user namespace above ours ("outside
+// of the caller's namespace scope"): a rootless podns inside its session is in the host's netns,
+// owned by the initial user namespace, where it has no capabilities.
+bool check_can_return(int home_fd) {
+  int owner = ::ioctl(home_fd, NS_GET_USERNS);
+  if (owner < 0) return errno != EPERM;  // ENOTTY (kernel < 4.9): let setns report it
+  ::close(owner);
+  return true;
+}
+
 // nsfs drops a namespace's dentry and inode as soon as its last open file closes, so a fresh fd
 // on the home namespace allocates both again on every switch (most of the remaining cost). Each
 // thread keeps one extra fd on the namespace it was last found in: this only keeps that dentry
 // warm. It is replaced whenever the thread turns out to be elsewhere, so the reference it holds
-// is to a namespace the thread was in at its last switch, released when the thread exits.
-struct WarmRef {
+// is to a namespace the thread was in at its last switch, released when the thread exits. The
+// same entry remembers whether the thread could switch back into it, so the common case costs
+// one fstat.
+struct WarmHome {
   UniqueFd fd;
   ino_t ino = 0;
+  bool can_return = true;
 };
 
-void keep_warm(NamespaceType type, int home_fd) {
-  thread_local std::array<WarmRef, 8> warm;
+Home remember(NamespaceType type, UniqueFd fd) {
+  thread_local std::array<WarmHome, 8> warm;
   struct stat st {};
-  if (::fstat(home_fd, &st) < 0) return;
-  WarmRef& w = warm[static_cast<size_t>(type)];
-  if (w.fd && w.ino == st.st_ino) return;
-  w.fd.reset(::fcntl(home_fd, F_DUPFD_CLOEXEC, 0));
-  w.ino = st.st_ino;
+  if (!fd || ::fstat(fd.get(), &st) < 0) return {std::move(fd), true};  // let setns report it
+  WarmHome& w = warm[static_cast<size_t>(type)];
+  if (!w.fd || w.ino != st.st_ino) {
+    w.fd.reset(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+    w.ino = st.st_ino;
+    w.can_return = check_can_return(fd.get());
+  }
+  return {std::move(fd), w.can_return};
 }
 
 }  // namespace
 
-UniqueFd open_home(const NamespaceInfo& info) {
+Home open_home(const NamespaceInfo& info) {
   if (pidfs_ioctls_work.load(std::memory_order_relaxed)) {
     int pidfd = thread_pidfd();
     unsigned long req = pidfs_request(info.type);
     if (pidfd >= 0 && req) {
       int fd = ::ioctl(pidfd, req, 0);
-      if (fd >= 0) {
-        keep_warm(info.type, fd);
-        return UniqueFd(fd);
-      }
+      if (fd >= 0) return remember(info.type, UniqueFd(fd));
       if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) pidfs_ioctls_work = false;
     } else if (pidfd < 0) {
       pidfs_ioctls_work = false;
     }
   }
   std::string entry = fmt::format("/proc/thread-self/ns/{}", info.pin_entry);
-  return UniqueFd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
-}
-
-// NS_GET_USERNS answers EPERM exactly when `home` is owned by a user namespace above ours ("outside
-// of the caller's namespace scope"). Remembered per thread and type for the last home seen, so the
-// common case is one fstat.
-bool can_return_to(FdView home, NamespaceType type) {
-  thread_local std::array<ino_t, 8> verified{};
-  struct stat st {};
-  if (::fstat(home.get(), &st) < 0) return true;  // let setns report it
-  ino_t& known = verified[static_cast<size_t>(type)];
-  if (known == st.st_ino) return true;
-  int owner = ::ioctl(home.get(), NS_GET_USERNS);
-  if (owner < 0) return errno != EPERM;  // ENOTTY (kernel < 4.9): as before
-  ::close(owner);
-  known = st.st_ino;
-  return true;
+  return remember(info.type, UniqueFd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC)));
 }
 
 namespace {
@@ -130,14 +127,14 @@ Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body)
 
 Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body) {
   const NamespaceInfo& info = ns.info();
-  UniqueFd home = open_home(info);
-  if (!home) return fail_errno(fmt::format("enter {} namespace: open the current one", info.name));
+  Home home = open_home(info);
+  if (!home.fd) return fail_errno(fmt::format("enter {} namespace: open the current one", info.name));
   // No way back: run on a thread of its own that exits instead of switching back (as CNI's
   // ns.Do abandons a goroutine's thread that could not restore its namespace).
-  if (!can_return_to(home.view(), ns.type())) return run_on_new_thread(ns, body);
+  if (!home.can_return) return run_on_new_thread(ns, body);
   if (::setns(ns.fd().get(), info.clone_flag) < 0)
     return fail_errno(fmt::format("enter {} namespace: setns", info.name));
-  ThreadNamespaceSwitch back(std::move(home), ns.type());
+  ThreadNamespaceSwitch back(std::move(home.fd), ns.type());
   body();
   return {};
 }

@@ -11,14 +11,15 @@ namespace podns::detail {
 // act on the wrong network, hostname or IPC objects. Terminate instead of continuing.
 [[noreturn]] void die_in_wrong_namespace(NamespaceType type, int err);
 
-// An fd on the calling thread's current namespace of `info`'s type (the one setns would replace).
-UniqueFd open_home(const NamespaceInfo& info);
-
-// Whether this thread could setns back into `home` (its current namespace of `type`). Not when
-// `home` is owned by a user namespace above ours: a rootless podns inside its session (a user
-// namespace) is in the host's netns, owned by the initial user namespace, where it has no
-// capabilities.
-bool can_return_to(FdView home, NamespaceType type);
+// The calling thread's current namespace of `info`'s type (the one setns would replace), and
+// whether the thread could switch back into it. Not when it is owned by a user namespace above
+// ours: a rootless podns inside its session (a user namespace) is in the host's netns, owned by
+// the initial user namespace, where it has no capabilities.
+struct Home {
+  UniqueFd fd;
+  bool can_return = true;
+};
+Home open_home(const NamespaceInfo& info);
 
 // Switches the calling thread back into `home` on destruction (also when the body throws); the
 // process aborts if that fails (die_in_wrong_namespace).
