@@ -72,7 +72,9 @@ bool is_helper(const std::string& comm) {
   return comm == kPauseComm || comm == "slirp4netns" || comm.rfind("pasta", 0) == 0 || comm.rfind("passt", 0) == 0;
 }
 
-bool has_helper_children() {
+// Our children that are helpers (pause, slirp4netns, pasta), with their state letter ("Z": zombie).
+std::vector<std::pair<pid_t, std::string>> helper_children() {
+  std::vector<std::pair<pid_t, std::string>> out;
   std::string self = std::to_string(getpid());
   for (const auto& e : fs::directory_iterator("/proc")) {
     std::string pid = e.path().filename();
@@ -84,30 +86,20 @@ bool has_helper_children() {
     std::istringstream rest(stat.substr(close + 2));
     std::string state, ppid;
     rest >> state >> ppid;
-    if (ppid == self && is_helper(comm)) return true;
+    if (ppid == self && is_helper(comm)) out.emplace_back(std::stoi(pid), state);
   }
-  return false;
+  return out;
 }
+
+bool has_helper_children() { return !helper_children().empty(); }
 
 // The inner scenarios are child subreapers (Cleanup): the detached pause process and helpers are
 // reparented to them rather than to init, which on some hosts reaps only now and then. Reap
 // those (and only those: a ChildProcess the scenario waits for itself is left alone) once dead.
 void reap_helper_zombies() {
   if (!inner()) return;
-  std::string self = std::to_string(getpid());
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    std::string pid = e.path().filename();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = read_text("/proc/" + pid + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::string comm = stat.substr(stat.find('(') + 1, close - stat.find('(') - 1);
-    std::istringstream rest(stat.substr(close + 2));
-    std::string state, ppid;
-    rest >> state >> ppid;
-    if (state == "Z" && ppid == self && is_helper(comm))
-      waitpid(std::stoi(pid), nullptr, WNOHANG);
-  }
+  for (const auto& [pid, state] : helper_children())
+    if (state == "Z") waitpid(pid, nullptr, WNOHANG);
 }
 
 bool wait_gone(pid_t pid, int ms = 3000) {
