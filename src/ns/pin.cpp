@@ -48,10 +48,6 @@ bool has_dotdot(std::string_view path) {
   return false;
 }
 
-std::string real_path(const std::string& p) {
-  char buf[PATH_MAX];
-  return ::realpath(p.c_str(), buf) ? std::string(buf) : std::string();
-}
 
 enum class PinCheck { absent, present };
 
@@ -62,14 +58,14 @@ Result<PinCheck> check_pin_path(const std::string& pin_path, const std::string& 
     return fail(Errc::outside_base_dir, fmt::format("{}: contains \"..\"", pin_path));
   auto slash = pin_path.find_last_of('/');
   std::string parent = slash == std::string::npos ? "." : pin_path.substr(0, slash == 0 ? 1 : slash);
-  std::string real_base = real_path(base_dir);
-  std::string real_parent = real_path(parent);
-  if (real_base.empty() && errno == ENOENT) return PinCheck::absent;  // no base dir: no pins
-  if (real_parent.empty()) {
+  // The same directory, by identity: two stats where realpath() readlinks every component.
+  struct stat base {}, dir {};
+  if (::stat(base_dir.c_str(), &base) < 0 && errno == ENOENT) return PinCheck::absent;  // no base dir: no pins
+  if (::stat(parent.c_str(), &dir) < 0) {
     if (errno == ENOENT) return PinCheck::absent;
     return fail_errno(pin_path);
   }
-  if (real_parent != real_base)
+  if (dir.st_dev != base.st_dev || dir.st_ino != base.st_ino)
     return fail(Errc::outside_base_dir, fmt::format("{}: not in {}", pin_path, base_dir));
   if (::lstat(pin_path.c_str(), &st) < 0) {
     if (errno == ENOENT) return PinCheck::absent;
@@ -153,14 +149,12 @@ Status remove_pin(const std::string& pin_path, const std::string& base_dir) {
   if (!*live && st.st_size != 0)
     return fail(Errc::not_a_namespace, what + ": not a pin (a non-empty file with no namespace mounted)");
 
-  // Unmount every layer (a pin bound twice stacks), then unlink the empty file below.
+  // Unmount every layer (a pin bound twice stacks) until the path is no mount point any more
+  // (EINVAL), then unlink the empty file below.
   int attempt = 0;
   for (int layers = 0; *live && layers < 16;) {
     if (::umount2(pin_path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
       ++layers;
-      auto again = pin_is_live(pin_path);
-      if (!again) return fail_with(again, what);
-      live = again;
       continue;
     }
     if (errno == EINVAL || errno == ENOENT) break;
