@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "podns/rootless/driver.hpp"
+
 #include "podns/names.hpp"
 
 namespace podns::pod {
@@ -127,7 +129,13 @@ Result<std::pair<std::string, std::string>> parse_sysctl(std::string_view text) 
 
 Status validate(CreateOptions& o, std::string_view default_network) {
   if (auto s = validate_name(o.name); !s) return fail_with(s, "pod");
-  if (o.networks.empty() && o.rootless_net.empty()) o.networks.emplace_back(default_network);
+  if (o.networks.empty() && o.rootless_net.empty()) {
+    // A user's pod (inside the rootless session) cannot have a bridge: as podman 5, it gets pasta.
+    if (rootless::root_on_host())
+      o.networks.emplace_back(default_network);
+    else
+      o.rootless_net = "pasta";
+  }
   if (!o.rootless_net.empty() && !o.networks.empty())
     return fail(Errc::invalid_argument, "--rootless-net and --network cannot be combined");
   for (size_t i = 0; i < o.networks.size(); ++i) {

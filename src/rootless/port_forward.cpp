@@ -90,10 +90,6 @@ std::string format_port_forward(const PortForward& f) {
   return fmt::format("{}{}:{}/{}", ip, f.host_port, f.container_port, proto_name(f.proto));
 }
 
-namespace {
-// Root of the initial user namespace may bind any host port. Root of a rootless session (a user
-// namespace of the user's) binds host ports as that user: the helpers run in the host's netns,
-// owned by the initial user namespace, where the session's capabilities count for nothing.
 bool root_on_host() {
   if (geteuid() != 0) return false;
   std::ifstream map("/proc/self/uid_map");
@@ -101,7 +97,6 @@ bool root_on_host() {
   map >> inside >> outside >> count;
   return inside == 0 && outside == 0 && count == 4294967295ULL;
 }
-}  // namespace
 
 Status check_host_port_allowed(const PortForward& f) {
   if (root_on_host()) return {};

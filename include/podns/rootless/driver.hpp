@@ -56,6 +56,12 @@ Result<PortForward> parse_port_forward(std::string_view spec);
 // Back to the -p form: "127.0.0.1:8080:80/tcp" or "8080:80/udp".
 std::string format_port_forward(const PortForward& f);
 
+// Root of the initial user namespace? Root of a rootless session (a user namespace of the user's)
+// is not: it binds host ports as that user, and its pods get no bridge (the helpers run in the
+// host's netns, owned by the initial user namespace, where the session's capabilities count for
+// nothing).
+bool root_on_host();
+
 // Ports below net.ipv4.ip_unprivileged_port_start need CAP_NET_BIND_SERVICE on the host: refuse
 // them up front for a non-root caller with a message that names the sysctl.
 Status check_host_port_allowed(const PortForward& f);
