@@ -89,9 +89,7 @@ void register_pod_inspect(CLI::App& app, Globals& g, Action& action) {
       auto pods = pod::list(pod_env(g));
       if (!pods) return fail(pods.error());
       if (*ls_json) {
-        nlohmann::json a = nlohmann::json::array();
-        for (const auto& p : *pods) a.push_back(pod::to_json(p));
-        print_line(a.dump(2));
+        print_line(pod::to_json_text(*pods));
         return {};
       }
       std::string out = fmt::format("{:<24} {:<9} {:<20} {:<16} {}", "NAME", "PHASE", "IP", "NETWORKS", "SANDBOX KEY");

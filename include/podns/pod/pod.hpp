@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,9 @@ struct PodInfo {
 
 // "live" members appear only when info.live is set.
 nlohmann::json to_json(const PodInfo& info);
+// The same text as an array of to_json(pod) dumped with indent 2, written directly: `pod ls --json`
+// of 1000 pods spent most of its time building nlohmann objects.
+std::string to_json_text(std::span<const PodInfo> pods);
 // The info of a pod from its stored state (no kernel calls).
 PodInfo pod_info(const state::PodState& st);
 // Adds what the kernel has now: netns present or gone, each interface's link state, MTU, MAC and
