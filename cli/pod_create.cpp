@@ -16,7 +16,7 @@ void register_pod_create(CLI::App& app, Globals& g, Action& action) {
   auto args = std::make_shared<Args>();
   cmd->add_option("name", args->o.name, "Pod name")->required();
   cmd->add_option("--network", args->o.networks,
-                  "CNI network to attach (repeatable, in order: eth0, eth1, ...); default: podns");
+                  "Network to attach: a podns network, else a CNI conflist (repeatable, in order: eth0, eth1, ...); default: podns");
   cmd->add_option("-p,--publish", args->ports, "Publish a port: [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp|sctp]");
   cmd->add_option("--ip", args->o.ip, "Static IP address on the first network");
   cmd->add_option("--mac", args->o.mac, "Static MAC address of eth0");

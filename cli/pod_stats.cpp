@@ -1,8 +1,8 @@
 // podns pod stats [NAME] [--json] [--watch [--interval S] [--count N]]
 //
-// Per pod interface counters (rx/tx bytes, packets, errors, drops) from rtnetlink, read through a
-// socket opened once inside each pod's netns (net::StatsCollector): a --watch frame costs one
-// netlink dump per pod and no setns. Loopback is left out.
+// Per pod interface counters (rx/tx bytes, packets, errors, drops) from rtnetlink
+// (pod::StatsReader): pods on native networks from one dump of the host's links, the others
+// through a socket kept open inside each pod's netns. Loopback is left out.
 #include <fmt/chrono.h>
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "pod_common.hpp"
 #include "podns/net/json.hpp"
 #include "podns/net/stats.hpp"
+#include "podns/pod/stats.hpp"
 
 namespace podns::cli {
 namespace {
@@ -25,44 +26,7 @@ struct StatsArgs {
   int count = 0;  // frames to draw with --watch; 0 = until interrupted
 };
 
-struct PodStats {
-  std::string pod;
-  std::string netns;
-  std::optional<std::vector<net::InterfaceStats>> interfaces;
-  std::optional<Error> error;
-};
-
-// The pods to show: all ready pods, or the one asked for (with the pod layer's own error when it
-// does not exist, and a clear one when it is not ready).
-Result<std::vector<pod::PodNetns>> pods_to_show(const pod::PodEnv& env, const std::string& name) {
-  auto all = pod::list_netns(env);
-  if (!all) return fail(all.error());
-  if (name.empty()) return all;
-  for (auto& p : *all)
-    if (p.name == name) return std::vector<pod::PodNetns>{std::move(p)};
-  auto info = pod::inspect(env, name);
-  if (!info) return fail(info.error());
-  return fail(Errc::busy, fmt::format("pod {} is {}, not ready", name, info->phase));
-}
-
-std::vector<PodStats> collect(net::StatsCollector& collector, const std::vector<pod::PodNetns>& pods) {
-  std::vector<PodStats> out;
-  std::vector<std::string> paths;
-  for (const auto& p : pods) {
-    PodStats ps{p.name, p.netns_path, {}, {}};
-    if (p.netns_path.empty()) {
-      ps.error = Error(Errc::not_found, fmt::format("stats of pod {}: no network namespace", p.name));
-    } else if (auto s = collector.collect(p.netns_path)) {
-      ps.interfaces = std::move(*s);
-    } else {
-      ps.error = Error(s.error()).context(fmt::format("stats of pod {}", p.name));
-    }
-    paths.push_back(p.netns_path);
-    out.push_back(std::move(ps));
-  }
-  collector.retain_only(paths);  // pods that went away: close their sockets, free their netns
-  return out;
-}
+using pod::PodStats;
 
 nlohmann::json to_json(const std::vector<PodStats>& rows) {
   nlohmann::json a = nlohmann::json::array();
@@ -94,12 +58,11 @@ std::string table(const std::vector<PodStats>& rows) {
 }
 
 Status run_stats(const Globals& g, const StatsArgs& a) {
-  const pod::PodEnv env = pod_env(g);
-  net::StatsCollector collector;
+  pod::StatsReader reader(pod_env(g));
   for (int frame = 1;; ++frame) {
-    auto pods = pods_to_show(env, a.name);
-    if (!pods) return fail(pods.error());
-    std::vector<PodStats> rows = collect(collector, *pods);
+    auto read = reader.read(a.name);
+    if (!read) return fail(read.error());
+    const std::vector<PodStats>& rows = *read;
     // One pod asked for by name: its failure is the command's failure.
     if (!a.name.empty() && rows.size() == 1 && rows[0].error) return fail(*rows[0].error);
 

@@ -4,7 +4,7 @@ set -euo pipefail
 podns=${1:?usage: demo.sh PATH_TO_PODNS}
 here=$(cd "$(dirname "$0")" && pwd)
 
-# --- Namespace core (engineer A): a netns pin that `ip netns` sees, inspected, entered, removed.
+# --- Namespace core: a netns pin that `ip netns` sees, inspected, entered, removed.
 demo_ns=podns-demo-$$
 trap '"$podns" ns rm "$demo_ns" >/dev/null 2>&1 || true' EXIT
 echo "+ podns ns add $demo_ns --type net --type uts"
@@ -22,7 +22,7 @@ echo "+ podns ns rm $demo_ns"
 if ip netns list | grep -qF "$demo_ns"; then echo "demo: $demo_ns left behind" >&2; exit 1; fi
 echo "namespace core: host clean again"
 
-# --- Pods (engineer D): two pods on the default network, ping, a published port, inspect, stats, rm.
+# --- Pods: two pods on the native default network, ping, a published port, a second network, inspect, stats, rm.
 # shellcheck source=demo-pods.sh
 . "$here/demo-pods.sh"
 demo_pods "$podns"

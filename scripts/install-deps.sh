@@ -6,13 +6,15 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ pkg-config ccache make
-  libmnl-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
+  libmnl-dev libnftnl-dev libnftables-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer comes with clang's runtime)
   clang-16 libclang-rt-16-dev
   # runtime peers and test tools
   containernetworking-plugins slirp4netns passt iproute2 runc uidmap busybox-static
   iptables nftables procps util-linux python3 socat hyperfine curl iputils-ping
+  # a real CNI runtime that podns did not write: libcni 1.1.2 (Go), driving the podns-bridge plugin
+  golang-go golang-github-appc-cni-dev
 )
 
 missing=()

@@ -35,9 +35,13 @@ nlohmann::json capability_args(const CreateOptions& o, bool first) {
   if (!o.ports.empty()) {
     nlohmann::json pm = nlohmann::json::array();
     for (const auto& p : o.ports) {
-      nlohmann::json m = {{"hostPort", p.host_port}, {"containerPort", p.container_port}, {"protocol", p.protocol}};
-      if (!p.host_ip.empty()) m["hostIP"] = p.host_ip;
-      pm.push_back(std::move(m));
+      // portmap takes single ports: a range is one mapping per port.
+      for (int i = 0; i < p.range; ++i) {
+        nlohmann::json m = {
+            {"hostPort", p.host_port + i}, {"containerPort", p.container_port + i}, {"protocol", p.protocol}};
+        if (!p.host_ip.empty()) m["hostIP"] = p.host_ip;
+        pm.push_back(std::move(m));
+      }
     }
     caps["portMappings"] = std::move(pm);
   }
@@ -99,8 +103,10 @@ struct Creator {
   const PodEnv& env;
   state::Store& store;
   const CreateOptions& o;
-  const std::vector<cni::NetworkConfigList>& nets;
+  const std::vector<detail::ResolvedNetwork>& nets;
+  const std::vector<state::PortMapping>& ports;
   const std::optional<IdMappings>& maps;
+  detail::LazyHostPlane host{env};
 
   // The sysctls written at creation and those written after the attach (names_pod_interface).
   std::vector<Sysctl> early_sysctls() const {
@@ -166,20 +172,50 @@ struct Creator {
   }
 
   Status attach_networks(const std::string& netns_path) {
-    cni::Runtime runtime = detail::make_runtime(env);
+    std::optional<cni::Runtime> runtime;
+    std::optional<Namespace> netns;
     for (size_t i = 0; i < nets.size(); ++i) {
       const auto& net = nets[i];
+      const std::string ifname = fmt::format("eth{}", i);
+      if (net.native) {
+        if (!netns) {
+          auto ns = Namespace::open_path(netns_path, NamespaceType::net);
+          if (!ns) return fail_with(ns, "open the pod's netns");
+          netns = std::move(*ns);
+        }
+        auto plane = host.get();
+        if (!plane) return fail(plane.error());
+        network::AttachRequest req;
+        req.pod = o.name;
+        req.container_id = container_id(o.name);
+        req.index = static_cast<int>(i);
+        req.ifname = ifname;
+        req.netns_path = netns_path;
+        req.netns = netns->fd();
+        if (i == 0 && !o.ip.empty()) {
+          auto ip = network::IpAddr::parse(o.ip);
+          if (!ip) return fail_with(ip, "--ip");
+          req.ip = *ip;
+        }
+        if (i == 0) req.mac = o.mac;
+        req.default_route = i == 0;
+        if (i == 0) req.ports = ports;
+        network::AttachHooks hooks{[](std::string_view step) { kill_point(fmt::format("create.{}", step)); }};
+        if (auto a = network::attach(store, **plane, *net.native, req, hooks); !a) return fail(a.error());
+        continue;
+      }
+      if (!runtime) runtime = detail::make_runtime(env);
       cni::RuntimeConf rt;
       rt.container_id = container_id(o.name);
       rt.netns = netns_path;
-      rt.ifname = fmt::format("eth{}", i);
+      rt.ifname = ifname;
       rt.capability_args = capability_args(o, i == 0);
       auto doing = fmt::format("attach network {} as {}", net.name, rt.ifname);
       state::AttachmentRecord a{o.name, static_cast<int>(i), net.name, rt.ifname, rt.container_id, netns_path,
-                                net.bytes, rt.capability_args.dump(), "", state::RowState::intent};
+                                net.cni->bytes, rt.capability_args.dump(), "", state::RowState::intent};
       if (auto s = store.record_attachment_intent(a); !s) return fail_with(s, doing);
       kill_point("create.attach-intent");
-      auto result = runtime.add(net, rt);
+      auto result = runtime->add(*net.cni, rt);
       if (!result) {
         // Runtime::add has already DELeted the plugins that ran (CNI: every ADD gets a DEL); a
         // second DEL from our rollback could only fail again on a config the plugin rejects.
@@ -207,12 +243,14 @@ struct Creator {
     for (const auto& p : o.ports) {
       if (p.protocol == "sctp")
         return fail(Errc::unsupported, fmt::format("{}: sctp ports are not supported", o.rootless_net));
-      rootless::PortForward f;
-      f.host_ip = p.host_ip;
-      f.host_port = static_cast<uint16_t>(p.host_port);
-      f.container_port = static_cast<uint16_t>(p.container_port);
-      f.proto = p.protocol == "udp" ? rootless::Proto::udp : rootless::Proto::tcp;
-      req.forwards.push_back(f);
+      for (int i = 0; i < p.range; ++i) {
+        rootless::PortForward f;
+        f.host_ip = p.host_ip;
+        f.host_port = static_cast<uint16_t>(p.host_port + i);
+        f.container_port = static_cast<uint16_t>(p.container_port + i);
+        f.proto = p.protocol == "udp" ? rootless::Proto::udp : rootless::Proto::tcp;
+        req.forwards.push_back(f);
+      }
     }
     if (auto s = store.record_helper_intent(o.name, o.rootless_net); !s) return s;
     kill_point("create.helper-intent");
@@ -251,23 +289,25 @@ struct Creator {
 Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
   if (auto s = validate(o, env.default_network.name); !s) return fail(s.error());
   auto doing = fmt::format("create pod {}", o.name);
+  auto store = detail::open_store(env);
+  if (!store) return fail_with(store, doing);
   // Everything that can be checked without side effects is checked before the first one: unknown
   // networks, missing plugins, unreadable configs.
-  std::vector<cni::NetworkConfigList> nets;
+  std::vector<detail::ResolvedNetwork> nets;
   for (const auto& name : o.networks) {
-    auto net = detail::resolve_network(env, name);
+    auto net = detail::resolve_network(env, *store, name);
     if (!net) return fail_with(net, doing);
     nets.push_back(std::move(*net));
   }
   auto locks = detail::lock_for_operation(env, o.name);
   if (!locks) return fail_with(locks, doing);
-  auto store = detail::open_store(env);
-  if (!store) return fail_with(store, doing);
+  detail::reconcile_boot(env, *store);
   detail::recover_crashed(env, *store);
 
   state::PodRecord rec{o.name, state::PodPhase::creating, "", "", "", 0};
   std::vector<state::PortMapping> ports;
-  for (const auto& p : o.ports) ports.push_back({o.name, p.host_ip, p.host_port, p.container_port, p.protocol});
+  for (const auto& p : o.ports)
+    ports.push_back({o.name, p.host_ip, p.host_port, p.container_port, p.protocol, p.range});
   std::optional<IdMappings> maps;
   // One transaction: `--userns auto` picks ids no other pod uses, and no parallel create can pick
   // the same ones before this pod is recorded.
@@ -297,7 +337,7 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
   }
   kill_point("create.recorded");
 
-  Creator creator{env, *store, o, nets, maps};
+  Creator creator{env, *store, o, nets, ports, maps};
   if (auto s = creator.run(); !s) {
     Error first = s.error();
     auto st = store->load(o.name);

@@ -169,6 +169,25 @@ struct Gc {
     }
   }
 
+  // The firewall table rebuilt from the state: map elements no pod owns go, missing ones come back
+  // (a crash between an element and its state, `nft flush ruleset`). Only where native networks
+  // exist: podns makes no table otherwise.
+  void firewall_from_state() {
+    auto nets = store.list_networks();
+    if (!nets) {
+      report.errors.push_back(Error(nets.error()).context("firewall"));
+      return;
+    }
+    if (nets->empty()) return;
+    detail::LazyHostPlane host(env);
+    auto plane = host.get();
+    if (!plane) {
+      report.errors.push_back(Error(plane.error()).context("firewall"));
+      return;
+    }
+    if (auto s = (*plane)->sync(store); !s) report.errors.push_back(s.error());
+  }
+
   void helpers_without_pod() {
     std::vector<rootless::RootlessNetRecord> live;
     for (const auto& p : pods) {
@@ -194,6 +213,7 @@ Result<GcReport> gc(const PodEnv& env) {
   auto store = detail::open_store(env);
   if (!store) return fail_with(store, "gc");
   GcReport report;
+  detail::reconcile_boot(env, *store, &report.cleaned, &report.errors);
   detail::recover_crashed(env, *store, &report.cleaned, &report.errors);
   Gc g{env, *store, report, {}, {}, {}, {}};
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
@@ -203,6 +223,7 @@ Result<GcReport> gc(const PodEnv& env) {
   g.cache_without_pod();
   g.pins_without_state();
   g.leases_without_pod();
+  g.firewall_from_state();
   g.helpers_without_pod();
   return report;
 }

@@ -30,6 +30,7 @@ nlohmann::json to_json(const PodInfo& info) {
       j["hostPort"] = p.host_port;
       j["containerPort"] = p.container_port;
       j["protocol"] = p.protocol;
+      if (p.range > 1) j["range"] = p.range;
     }
     nlohmann::json& net = nets.emplace_back(nlohmann::json::object());
     net["network"] = n.network;
@@ -107,7 +108,7 @@ PodInfo pod_info(const state::PodState& st) {
       n.addresses.push_back({addr.address, addr.gateway, addr.address.find(':') != std::string::npos});
     // Ports are published through the first network.
     if (a.index == 0) {
-      for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol});
+      for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol, p.range});
     }
     info.networks.push_back(std::move(n));
   }
@@ -116,7 +117,7 @@ PodInfo pod_info(const state::PodState& st) {
     NetworkInfo n;
     n.network = st.helpers.front().kind;
     n.state = st.helpers.front().state == state::RowState::done ? "attached" : "intent";
-    for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol});
+    for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol, p.range});
     info.networks.push_back(std::move(n));
   }
   return info;
@@ -140,6 +141,8 @@ Result<PodInfo> inspect(const PodEnv& env, const std::string& name) {
 Result<std::vector<PodInfo>> list(const PodEnv& env) {
   auto store = detail::open_store(env);
   if (!store) return fail_with(store, "list pods");
+  // After a reboot the old pods are gone: never list them as ready.
+  detail::reconcile_boot(env, *store);
   auto all = store->load_all_summaries();
   if (!all) return fail_with(all, "list pods");
   std::vector<PodInfo> out;

@@ -1,11 +1,15 @@
 // Shared innards of the pod operations: locks, the store, the CNI runtime, teardown, recovery.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "podns/cni/config.hpp"
 #include "podns/cni/runtime.hpp"
+#include "podns/network/driver.hpp"
+#include "podns/network/network.hpp"
 #include "podns/pod/pod.hpp"
 #include "podns/state/lock.hpp"
 #include "podns/state/store.hpp"
@@ -28,10 +32,41 @@ struct OpLocks {
 [[nodiscard]] Result<state::Store> open_store(const PodEnv& env);
 cni::Runtime make_runtime(const PodEnv& env);
 
-// The network `name`: the default network from podns's own conf dir (written on first use), any
-// other from the CNI conf dir. Every plugin of the chain must be installed (checked here, before
-// any side effect, so a missing plugin never leaves half a pod).
-[[nodiscard]] Result<cni::NetworkConfigList> resolve_network(const PodEnv& env, const std::string& name);
+// A network a pod attaches to: a native podns network, or a CNI conflist.
+struct ResolvedNetwork {
+  std::string name;
+  std::optional<network::Network> native;
+  std::optional<cni::NetworkConfigList> cni;
+};
+
+// The network `name`: a native network of that name (the default network is created natively on
+// first use), otherwise the CNI conflist of that name in the CNI conf dir, every plugin of whose
+// chain must be installed (checked here, before any side effect, so a missing plugin never leaves
+// half a pod).
+[[nodiscard]] Result<ResolvedNetwork> resolve_network(const PodEnv& env, state::Store& store, const std::string& name);
+
+// The native default network, created on first use: its row, its rules in the firewall. Pods a
+// podns before native networks attached to the default network through its CNI conflist keep
+// their addresses: they become leases of the native network, which adopts the bridge.
+[[nodiscard]] Result<network::Network> native_default_network(const PodEnv& env, state::Store& store);
+
+// The host's data plane, opened on first use by one operation and shared by its steps.
+class LazyHostPlane {
+ public:
+  explicit LazyHostPlane(const PodEnv& env) : env_(env) {}
+  [[nodiscard]] Result<network::HostPlane*> get();
+
+ private:
+  const PodEnv& env_;
+  std::unique_ptr<network::HostPlane> plane_;
+};
+
+// After a reboot the pins, veths and the nftables table are gone while the state survives: the
+// first command of a new boot (its boot id differs from the one recorded) tears down every pod
+// the reboot took away, releasing their leases, as podman's refresh does; networks' bridges and
+// the table come back on first use. Cheap when nothing changed: one file read, one query.
+void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::string>* cleaned = nullptr,
+                    std::vector<Error>* errors = nullptr);
 
 // Undo everything recorded for the pod, newest first: stop helpers, DEL attachments in reverse,
 // unpin, drop the state. Every step runs even when an earlier one failed. Without `force`, a failed

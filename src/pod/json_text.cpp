@@ -162,6 +162,7 @@ void write_network(PrettyJson& w, const NetworkInfo& n) {
     w.string("hostIP", p.host_ip);
     w.number("hostPort", p.host_port);
     w.string("protocol", p.protocol);
+    if (p.range > 1) w.number("range", p.range);
     w.end_object();
   }
   w.end_array();

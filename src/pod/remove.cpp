@@ -61,16 +61,35 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
   // del eth0` inside it) leaks the bridge plugin's ipMasq rules just like a deleted netns does.
   std::set<std::string> present;
   bool present_known = false;
-  if (!netns_gone && !st.attachments.empty() && !st.pod.netns_path.empty()) {
+  const bool any_cni = std::any_of(st.attachments.begin(), st.attachments.end(), [](const auto& a) {
+    return a.driver == state::AttachmentDriver::cni;
+  });
+  if (!netns_gone && any_cni && !st.pod.netns_path.empty()) {
     if (auto itfs = net::live_interfaces(st.pod.netns_path)) {
       present_known = true;
       for (const auto& i : *itfs) present.insert(i.link.name);
     }
   }
   if (!st.attachments.empty()) {
-    cni::Runtime runtime = make_runtime(env);
+    std::optional<cni::Runtime> runtime;
+    LazyHostPlane host(env);
     for (auto it = st.attachments.rbegin(); it != st.attachments.rend(); ++it) {
       const auto& a = *it;
+      if (a.driver == state::AttachmentDriver::native) {
+        // The elements and the lease go; the veth goes with the netns when the pins do.
+        auto plane = host.get();
+        Status s = plane ? network::detach(store, **plane, a, a.index == 0 ? std::span(st.ports)
+                                                                             : std::span<const state::PortMapping>())
+                         : Status(fail(plane.error()));
+        if (!s) {
+          errors.push_back(Error(s.error()).context(fmt::format("detach network {} ({})", a.network, a.ifname)));
+          del_failed = true;
+          continue;
+        }
+        kill_point("rm.detached");
+        continue;
+      }
+      if (!runtime) runtime = make_runtime(env);
       auto doing = fmt::format("DEL network {} ({})", a.network, a.ifname);
       // The conflist stored at ADD time: DEL works after the config file was edited or deleted.
       auto net = cni::parse_network_list(a.config);
@@ -85,7 +104,7 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       rt.ifname = a.ifname;
       rt.capability_args = nlohmann::json::parse(a.runtime_config, nullptr, false);
       if (!rt.capability_args.is_object()) rt.capability_args = nlohmann::json::object();
-      if (auto s = runtime.del(*net, rt); !s) {
+      if (auto s = runtime->del(*net, rt); !s) {
         errors.push_back(Error(s.error()).context(doing));
         del_failed = true;
         // Forced: forget the attachment everywhere, or gc would retry the failing DEL forever.
@@ -171,6 +190,7 @@ Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& o
   if (!locks) return fail_with(locks, doing);
   auto store = detail::open_store(env);
   if (!store) return fail_with(store, doing);
+  detail::reconcile_boot(env, *store);
   detail::recover_crashed(env, *store);
   auto st = store->load(name);
   if (!st) {

@@ -51,6 +51,19 @@ bool is_mac(std::string_view s) {
   return (first & 1) == 0;
 }
 
+// "8080" -> {8080, 1}; "8080-8082" -> {8080, 3}.
+Result<std::pair<int, int>> parse_port_range(std::string_view s, std::string_view what, std::string_view spec) {
+  auto dash = s.find('-');
+  auto first = parse_port(s.substr(0, dash), what, spec);
+  if (!first) return fail(first.error());
+  if (dash == std::string_view::npos) return std::pair{*first, 1};
+  auto last = parse_port(s.substr(dash + 1), what, spec);
+  if (!last) return fail(last.error());
+  if (*last < *first)
+    return fail(Errc::invalid_argument, fmt::format("port mapping \"{}\": {} range {} ends before it starts", spec, what, s));
+  return std::pair{*first, *last - *first + 1};
+}
+
 }  // namespace
 
 Result<PortSpec> parse_port_spec(std::string_view text) {
@@ -89,13 +102,19 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
   if (!p.host_ip.empty() && !is_ip(p.host_ip))
     return fail(Errc::invalid_argument, fmt::format("port mapping \"{}\": \"{}\" is not an IP address", text, p.host_ip));
   if (p.host_ip == "0.0.0.0" || p.host_ip == "::") p.host_ip.clear();
-  auto host = parse_port(parts[0], "host port", text);
+  auto host = parse_port_range(parts[0], "host port", text);
   if (!host) return fail(host.error());
-  p.host_port = *host;
+  p.host_port = host->first;
+  p.range = host->second;
   if (parts.size() == 2) {
-    auto ctr = parse_port(parts[1], "container port", text);
+    auto ctr = parse_port_range(parts[1], "container port", text);
     if (!ctr) return fail(ctr.error());
-    p.container_port = *ctr;
+    p.container_port = ctr->first;
+    if (ctr->second != 1 && ctr->second != p.range)
+      return fail(Errc::invalid_argument,
+                  fmt::format("port mapping \"{}\": the host and container ranges differ in length", text));
+    if (p.container_port + p.range - 1 > 65535)
+      return fail(Errc::invalid_argument, fmt::format("port mapping \"{}\": the container range passes 65535", text));
   } else {
     p.container_port = p.host_port;
   }
@@ -104,6 +123,9 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
 
 std::string format_port_spec(const PortSpec& p) {
   std::string ip = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
+  if (p.range > 1)
+    return fmt::format("{}{}-{}:{}-{}/{}", ip.empty() ? "" : ip + ":", p.host_port, p.host_port + p.range - 1,
+                       p.container_port, p.container_port + p.range - 1, p.protocol);
   return fmt::format("{}{}:{}/{}", ip.empty() ? "" : ip + ":", p.host_port, p.container_port, p.protocol);
 }
 
@@ -151,7 +173,8 @@ Status validate(CreateOptions& o, std::string_view default_network) {
   for (size_t i = 0; i < o.ports.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       const auto &a = o.ports[i], &b = o.ports[j];
-      if (a.protocol == b.protocol && a.host_port == b.host_port &&
+      if (a.protocol == b.protocol && a.host_port <= b.host_port + b.range - 1 &&
+          b.host_port <= a.host_port + a.range - 1 &&
           (a.host_ip.empty() || b.host_ip.empty() || a.host_ip == b.host_ip))
         return fail(Errc::invalid_argument,
                     fmt::format("host port {}/{} is published twice", a.host_port, a.protocol));

@@ -123,6 +123,50 @@ CREATE INDEX attachments_summary ON attachments (pod, idx, network, ifname, stat
 CREATE INDEX pods_summary ON pods (name, phase, netns_path, userns_path, created_at, id_mappings);
 )sql",
      backfill_summaries},
+    // 2 -> 3: native networks. Rows of older podns were all made by CNI with single ports: the
+    // column defaults say so.
+    {R"sql(
+CREATE TABLE networks (
+  name       TEXT PRIMARY KEY,
+  driver     TEXT NOT NULL,
+  bridge     TEXT NOT NULL UNIQUE,
+  options    TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+-- The primary key is what makes a double allocation impossible, across processes too. No ON
+-- DELETE on network: a network with leases cannot be deleted. A lease goes with its attachment
+-- (and so with its pod).
+CREATE TABLE leases (
+  network TEXT NOT NULL REFERENCES networks (name),
+  address TEXT NOT NULL,
+  pod     TEXT NOT NULL,
+  idx     INTEGER NOT NULL,
+  PRIMARY KEY (network, address),
+  FOREIGN KEY (pod, idx) REFERENCES attachments (pod, idx) ON DELETE CASCADE
+) WITHOUT ROWID;
+-- For the cascade from attachments and for release_leases: without it every delete of an
+-- attachment would scan the leases.
+CREATE INDEX leases_by_attachment ON leases (pod, idx);
+CREATE TABLE ipam_cursors (
+  network TEXT NOT NULL REFERENCES networks (name) ON DELETE CASCADE,
+  "range" TEXT NOT NULL,
+  address TEXT NOT NULL,
+  PRIMARY KEY (network, "range")
+) WITHOUT ROWID;
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE attachments ADD COLUMN driver TEXT NOT NULL DEFAULT 'cni' CHECK (driver IN ('cni', 'native'));
+ALTER TABLE attachments ADD COLUMN host_ifname TEXT NOT NULL DEFAULT '';
+-- The listing reads the two new columns too: the covering index grows by them.
+DROP INDEX attachments_summary;
+CREATE INDEX attachments_summary ON attachments (pod, idx, network, ifname, state, mac, driver, host_ifname);
+ALTER TABLE port_mappings ADD COLUMN "range" INTEGER NOT NULL DEFAULT 1
+  CHECK ("range" >= 1 AND host_port + "range" - 1 <= 65535 AND container_port + "range" - 1 <= 65535);
+-- max("range") in one index probe: it bounds the scan for overlapping ranges when a pod is added.
+CREATE INDEX port_mappings_by_range ON port_mappings ("range");
+)sql"},
 }};
 
 }  // namespace

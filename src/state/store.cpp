@@ -13,6 +13,7 @@
 
 #include "state/schema.hpp"
 #include "state/sqlite.hpp"
+#include "state/store_impl.hpp"
 #include "state/summary.hpp"
 
 namespace podns::state {
@@ -37,15 +38,20 @@ std::string_view to_string(RowState s) { return s == RowState::done ? "done" : "
 
 static RowState parse_row_state(const std::string& s) { return s == "done" ? RowState::done : RowState::intent; }
 
-bool ports_conflict(const PortMapping& a, const PortMapping& b) {
-  if (a.protocol != b.protocol || a.host_port != b.host_port) return false;
-  return a.host_ip.empty() || b.host_ip.empty() || a.host_ip == b.host_ip;
+std::string_view to_string(AttachmentDriver d) { return d == AttachmentDriver::native ? "native" : "cni"; }
+
+static AttachmentDriver parse_driver(const std::string& s) {
+  return s == "native" ? AttachmentDriver::native : AttachmentDriver::cni;
 }
 
-struct Store::Impl {
-  sql::Db db;
-  int tx_depth = 0;
-};
+bool ports_conflict(const PortMapping& a, const PortMapping& b) {
+  if (a.protocol != b.protocol) return false;
+  if (!(a.host_ip.empty() || b.host_ip.empty() || a.host_ip == b.host_ip)) return false;
+  // Closed intervals [host_port, host_port + range - 1]; a range below 1 counts as one port.
+  int a_end = a.host_port + std::max(a.range, 1) - 1;
+  int b_end = b.host_port + std::max(b.range, 1) - 1;
+  return a.host_port <= b_end && b.host_port <= a_end;
+}
 
 Store::Store(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
 Store::Store(Store&&) noexcept = default;
@@ -133,17 +139,6 @@ Status Store::transaction(const std::function<Status()>& fn) {
 
 namespace {
 
-// Prepare, bind, run to completion; return the number of rows changed.
-template <class... Args>
-Result<int> run(sql::Db& db, std::string_view sqltext, std::string_view doing, const Args&... args) {
-  auto st = db.prepare(sqltext);
-  if (!st) return fail_with(st, doing);
-  int i = 1;
-  (st->bind(i++, args), ...);
-  if (auto s = st->exec(doing); !s) return fail(s.error());
-  return st->changes();
-}
-
 PodRecord pod_from(const sql::Stmt& st) {
   PodRecord p;
   p.name = st.text(0);
@@ -164,33 +159,76 @@ constexpr std::string_view kPodSummaryFrom = "pods INDEXED BY pods_summary";
 
 }  // namespace
 
+namespace {
+
+// "8080/tcp", "127.0.0.1:8000-8009/udp"
+std::string describe(const PortMapping& p) {
+  std::string ip = p.host_ip.empty() ? "" : p.host_ip + ":";
+  if (p.range <= 1) return fmt::format("{}{}/{}", ip, p.host_port, p.protocol);
+  return fmt::format("{}{}-{}/{}", ip, p.host_port, p.host_port + p.range - 1, p.protocol);
+}
+
+// The schema's CHECKs would refuse these too, but as a constraint failure (already_exists).
+Status validate_port(const PortMapping& p) {
+  auto bad = [&](std::string_view why) {
+    return fail(Errc::invalid_argument, fmt::format("port mapping {}: {}", describe(p), why));
+  };
+  if (p.range < 1) return bad(fmt::format("range {} is not a positive number of ports", p.range));
+  if (p.host_port < 1 || p.host_port + p.range - 1 > 65535) return bad("host ports outside 1-65535");
+  if (p.container_port < 1 || p.container_port + p.range - 1 > 65535) return bad("container ports outside 1-65535");
+  return {};
+}
+
+// The mappings of other pods that overlap p, first one wins. A stored mapping starting at s
+// covers s..s+range-1, so only those starting in [p.start - widest + 1, p.end] can overlap: one
+// range scan of port_mappings_by_port, whose width is bounded by the widest stored range (read
+// through port_mappings_by_range, schema 3) instead of by the number of pods.
+Result<std::optional<PortMapping>> published_overlap(sql::Db& db, const PortMapping& p, int64_t widest) {
+  auto st = db.prepare(
+      "SELECT pod, host_ip, host_port, \"range\" FROM port_mappings "
+      "WHERE host_port BETWEEN ?1 AND ?2 AND protocol = ?3");
+  if (!st) return fail(st.error());
+  st->bind(1, static_cast<int64_t>(p.host_port) - widest + 1).bind(2, p.host_port + p.range - 1).bind(3, p.protocol);
+  for (;;) {
+    auto row = st->step("look up port mappings");
+    if (!row) return fail(row.error());
+    if (!*row) return std::nullopt;
+    PortMapping other{st->text(0), st->text(1), static_cast<int>(st->integer(2)), 0, p.protocol,
+                      static_cast<int>(st->integer(3))};
+    if (ports_conflict(p, other)) return other;
+  }
+}
+
+}  // namespace
+
 Status Store::insert_pod(const PodRecord& pod, const std::vector<PortMapping>& ports) {
   auto doing = fmt::format("record pod {}", pod.name);
   return transaction([&]() -> Status {
     auto exists = get_pod(pod.name);
     if (exists) return fail(Errc::already_exists, fmt::format("pod {}", pod.name));
     if (!exists.error().is(Errc::not_found)) return fail_with(exists, doing);
+    int64_t widest = 1;
+    if (!ports.empty()) {
+      auto st = impl_->db.prepare("SELECT max(\"range\") FROM port_mappings");
+      if (!st) return fail_with(st, doing);
+      auto row = st->step("read the widest port range");
+      if (!row) return fail_with(row, doing);
+      if (*row) widest = std::max<int64_t>(st->integer(0), 1);  // NULL (no rows) reads as 0
+    }
     for (size_t i = 0; i < ports.size(); ++i) {
+      if (auto s = validate_port(ports[i]); !s) return fail_with(s, doing);
       for (size_t j = 0; j < i; ++j) {
         if (ports_conflict(ports[i], ports[j]))
           return fail(Errc::already_exists,
-                      fmt::format("pod {}: host port {}/{} is published twice", pod.name, ports[i].host_port,
-                                  ports[i].protocol));
+                      fmt::format("pod {}: host port {} is published twice", pod.name, describe(ports[i])));
       }
-      auto st = impl_->db.prepare(
-          "SELECT pod, host_ip FROM port_mappings WHERE host_port = ?1 AND protocol = ?2");
-      if (!st) return fail_with(st, doing);
-      st->bind(1, ports[i].host_port).bind(2, ports[i].protocol);
-      for (;;) {
-        auto row = st->step("look up port mappings");
-        if (!row) return fail_with(row, doing);
-        if (!*row) break;
-        PortMapping other{st->text(0), st->text(1), ports[i].host_port, 0, ports[i].protocol};
-        if (ports_conflict(ports[i], other))
-          return fail(Errc::already_exists,
-                      fmt::format("host port {}{}/{} is already published by pod {}",
-                                  ports[i].host_ip.empty() ? "" : ports[i].host_ip + ":", ports[i].host_port,
-                                  ports[i].protocol, other.pod));
+      auto other = published_overlap(impl_->db, ports[i], widest);
+      if (!other) return fail_with(other, doing);
+      if (*other) {
+        const PortMapping& o = **other;
+        std::string theirs = o.range > 1 || ports[i].range > 1 ? fmt::format(" ({})", describe(o)) : "";
+        return fail(Errc::already_exists, fmt::format("host port {} is already published by pod {}{}",
+                                                      describe(ports[i]), o.pod, theirs));
       }
     }
     int64_t now = pod.created_at ? pod.created_at : static_cast<int64_t>(std::time(nullptr));
@@ -202,9 +240,9 @@ Status Store::insert_pod(const PodRecord& pod, const std::vector<PortMapping>& p
     if (!r) return fail(r.error());
     for (const auto& p : ports) {
       auto pr = run(impl_->db,
-                    "INSERT INTO port_mappings (pod, host_ip, host_port, container_port, protocol) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)",
-                    doing, pod.name, p.host_ip, p.host_port, p.container_port, p.protocol);
+                    "INSERT INTO port_mappings (pod, host_ip, host_port, container_port, protocol, \"range\") "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    doing, pod.name, p.host_ip, p.host_port, p.container_port, p.protocol, p.range);
       if (!pr) return fail(pr.error());
     }
     return {};
@@ -305,8 +343,8 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
       !s)
     return s;
   if (auto s = each(full ? "SELECT pod, idx, network, ifname, container_id, netns_path, config, runtime_config, "
-                           "result, state, mac FROM attachments"
-                         : "SELECT pod, idx, network, ifname, '', '', '', '', '', state, mac "
+                           "result, state, mac, driver, host_ifname FROM attachments"
+                         : "SELECT pod, idx, network, ifname, '', '', '', '', '', state, mac, driver, host_ifname "
                            "FROM attachments INDEXED BY attachments_summary",
                     "read attachments",
                     [](const sql::Stmt& st, PodState& ps) {
@@ -322,6 +360,8 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
                       a.result = st.text(8);
                       a.state = parse_row_state(st.text(9));
                       a.summary.mac = st.text(10);
+                      a.driver = parse_driver(st.text(11));
+                      a.host_ifname = st.text(12);
                       ps.attachments.push_back(std::move(a));
                     });
       !s)
@@ -335,11 +375,12 @@ Status read_children(sql::Db& db, const std::string& pod, std::vector<PodState>&
                     });
       !s)
     return s;
-  if (auto s = each("SELECT pod, host_ip, host_port, container_port, protocol FROM port_mappings",
+  if (auto s = each("SELECT pod, host_ip, host_port, container_port, protocol, \"range\" FROM port_mappings",
                     "read port mappings",
                     [](const sql::Stmt& st, PodState& ps) {
                       ps.ports.push_back({st.text(0), st.text(1), static_cast<int>(st.integer(2)),
-                                          static_cast<int>(st.integer(3)), st.text(4)});
+                                          static_cast<int>(st.integer(3)), st.text(4),
+                                          static_cast<int>(st.integer(5))});
                     });
       !s)
     return s;
@@ -437,9 +478,11 @@ Status Store::remove_pin(const std::string& pod, const std::string& type) {
 Status Store::record_attachment_intent(const AttachmentRecord& a) {
   auto r = run(impl_->db,
                "INSERT INTO attachments (pod, idx, network, ifname, container_id, netns_path, config, "
-               "runtime_config, result, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', 'intent')",
+               "runtime_config, result, state, driver, host_ifname) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', 'intent', ?9, ?10)",
                fmt::format("record attachment intent {} of pod {}", a.network, a.pod), a.pod, a.index, a.network,
-               a.ifname, a.container_id, a.netns_path, a.config, a.runtime_config);
+               a.ifname, a.container_id, a.netns_path, a.config, a.runtime_config, to_string(a.driver),
+               a.host_ifname);
   if (!r) return fail(r.error());
   return {};
 }
@@ -483,7 +526,8 @@ Status Store::remove_attachment(const std::string& pod, int index) {
 
 Result<std::vector<PortMapping>> Store::all_ports() {
   auto st = impl_->db.prepare(
-      "SELECT pod, host_ip, host_port, container_port, protocol FROM port_mappings ORDER BY pod, host_port");
+      "SELECT pod, host_ip, host_port, container_port, protocol, \"range\" FROM port_mappings "
+      "ORDER BY pod, host_port");
   if (!st) return fail(st.error());
   std::vector<PortMapping> out;
   for (;;) {
@@ -491,7 +535,7 @@ Result<std::vector<PortMapping>> Store::all_ports() {
     if (!row) return fail(row.error());
     if (!*row) break;
     out.push_back({st->text(0), st->text(1), static_cast<int>(st->integer(2)), static_cast<int>(st->integer(3)),
-                   st->text(4)});
+                   st->text(4), static_cast<int>(st->integer(5))});
   }
   return out;
 }

@@ -4,11 +4,13 @@
 // nft rules and processes on top of the asserts here.
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "../pod/pod_fixture.hpp"
 #include "podns/pin.hpp"
+#include "podns/state/store.hpp"
 
 namespace podns::pod {
 namespace {
@@ -18,7 +20,7 @@ using podns::test::run;
 using podns::test::run_podns;
 namespace fs = std::filesystem;
 
-void expect_clean_host(PodWorld& w, const std::string& name) {
+void expect_clean_host(PodWorld& w, const std::string& name, const std::string& bridge) {
   auto pods = list(w.env);
   ASSERT_OK(pods);
   EXPECT_TRUE(pods->empty());
@@ -35,65 +37,116 @@ void expect_clean_host(PodWorld& w, const std::string& name) {
       ADD_FAILURE() << "host-local lease left: " << it->path();
   }
   // No veth on our bridge, no rule naming the pod's container id.
-  auto links = run({"ip", "-o", "link", "show", "master", w.bridge()});
+  // The kernel destroys a dropped netns's veth asynchronously: give it a moment.
+  auto links = run({"ip", "-o", "link", "show", "master", bridge});
+  for (int i = 0; i < 40 && !links.out.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    links = run({"ip", "-o", "link", "show", "master", bridge});
+  }
   EXPECT_EQ(links.out, "") << links.out;
   auto rules = run({"iptables-save"});
   EXPECT_EQ(rules.out.find(container_id(name)), std::string::npos) << "iptables rules of " << name << " left";
+  // No lease and no port forward of the native network.
+  auto store = state::Store::open(w.env.paths.db_path());
+  ASSERT_OK(store);
+  auto leases = store->all_leases();
+  ASSERT_OK(leases);
+  for (const auto& l : *leases) ADD_FAILURE() << "lease left: " << l.address << " of " << l.pod;
+  auto table = run({"nft", "list", "table", "inet", w.env.nft_table});
+  EXPECT_EQ(table.out.find(" : "), std::string::npos) << "map element left:\n" << table.out;
+}
+
+// A pod with a published port on `network` ("" : the default, native), killed at `point`.
+void create_killed(PodWorld& w, const std::string& name, const std::string& network, const char* point, int port) {
+  auto killed = w.cli_env();
+  killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + point);
+  std::vector<std::string> args = {"pod", "create", name, "-p", fmt::format("127.0.0.1:{}:80", port)};
+  if (!network.empty()) args.insert(args.end(), {"--network", network});
+  auto r = run_podns(args, killed);
+  ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << point << " not reached: " << r.err;
+}
+
+std::string param_name(const ::testing::TestParamInfo<const char*>& info) {
+  std::string n = info.param;
+  for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return n;
 }
 
 class PodCrash : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PodCrash, CreateKilledThenGcLeavesNothing) {
   PODNS_REQUIRE_ROOT();
+  PODNS_REQUIRE_TOOL("nft", "nftables");
+  PodWorld w;
+  // Unique names: the iptables rules of concurrently running tests share one host.
+  std::string name = test::unique_name("crash");
+  create_killed(w, name, "", GetParam(), 40000 + getpid() % 1000);
+  auto gc = run_podns({"gc"}, w.cli_env());
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("pod " + name), std::string::npos) << gc.out;
+  expect_clean_host(w, name, w.bridge());
+}
+
+// The native default network's steps and the pod's own.
+INSTANTIATE_TEST_SUITE_P(KillPoints, PodCrash,
+                         ::testing::Values("create.recorded", "create.pin-intent", "create.pinned",
+                                           "create.attach-intent", "create.attach-veth", "create.attach-configured",
+                                           "create.attach-forwarded", "create.before-ready"),
+                         param_name);
+
+class PodCrashCni : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(PodCrashCni, CreateKilledThenGcLeavesNothing) {
+  PODNS_REQUIRE_ROOT();
   PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins");
   PODNS_REQUIRE_TOOL("nft", "nftables");
   PodWorld w;
-  auto env = w.cli_env();
-  auto killed = env;
-  killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + GetParam());
-  // Unique names: the iptables rules of concurrently running tests share one host.
+  w.write_bridge_network("cninet", 201);
   std::string name = test::unique_name("crash");
-  auto r = run_podns({"pod", "create", name, "-p", fmt::format("127.0.0.1:{}:80", 40000 + getpid() % 1000)}, killed);
-  ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << GetParam() << " not reached: " << r.err;
-  auto gc = run_podns({"gc"}, env);
+  create_killed(w, name, "cninet", GetParam(), 40000 + getpid() % 1000);
+  auto gc = run_podns({"gc"}, w.cli_env());
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   EXPECT_NE(gc.out.find("pod " + name), std::string::npos) << gc.out;
-  expect_clean_host(w, name);
+  expect_clean_host(w, name, w.extra_bridges.back());
 }
 
-INSTANTIATE_TEST_SUITE_P(KillPoints, PodCrash,
-                         ::testing::Values("create.recorded", "create.pin-intent", "create.pinned",
-                                           "create.attach-intent", "create.attached", "create.before-ready"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(KillPoints, PodCrashCni, ::testing::Values("create.attach-intent", "create.attached"),
+                         param_name);
 
-class PodRmCrash : public ::testing::TestWithParam<const char*> {};
+class PodRmCrash : public ::testing::TestWithParam<std::pair<const char*, bool>> {};
 
 TEST_P(PodRmCrash, RemoveKilledThenGcLeavesNothing) {
   PODNS_REQUIRE_ROOT();
   PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins");
   PODNS_REQUIRE_TOOL("nft", "nftables");
+  auto [point, cni] = GetParam();
   PodWorld w;
   auto env = w.cli_env();
+  std::string bridge = w.bridge();
+  std::vector<std::string> args = {"pod", "create", "", "-p", fmt::format("127.0.0.1:{}:80", 41000 + getpid() % 1000)};
+  if (cni) {
+    w.write_bridge_network("cninet", 202);
+    bridge = w.extra_bridges.back();
+    args.insert(args.end(), {"--network", "cninet"});
+  }
   std::string name = test::unique_name("crash");
-  ASSERT_EQ(run_podns({"pod", "create", name, "-p", fmt::format("127.0.0.1:{}:80", 41000 + getpid() % 1000)}, env)
-                .exit_code,
-            0);
+  args[2] = name;
+  ASSERT_EQ(run_podns(args, env).exit_code, 0);
   auto killed = env;
-  killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + GetParam());
+  killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + point);
   auto r = run_podns({"pod", "rm", name}, killed);
-  ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << GetParam() << " not reached: " << r.err;
+  ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << point << " not reached: " << r.err;
   auto gc = run_podns({"gc"}, env);
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
-  expect_clean_host(w, name);
+  expect_clean_host(w, name, bridge);
 }
 
-INSTANTIATE_TEST_SUITE_P(KillPoints, PodRmCrash, ::testing::Values("rm.removing", "rm.deleted", "rm.unpinned"),
+INSTANTIATE_TEST_SUITE_P(KillPoints, PodRmCrash,
+                         ::testing::Values(std::pair{"rm.removing", false}, std::pair{"rm.detached", false},
+                                           std::pair{"rm.unpinned", false}, std::pair{"rm.removing", true},
+                                           std::pair{"rm.deleted", true}, std::pair{"rm.unpinned", true}),
                          [](const auto& info) {
-                           std::string n = info.param;
+                           std::string n = std::string(info.param.first) + (info.param.second ? "_cni" : "_native");
                            for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return n;
                          });
@@ -106,9 +159,10 @@ TEST(PodGc, StateWithoutPinsAndPinsWithoutState) {
   PODNS_REQUIRE_TOOL("nft", "nftables");
   PodWorld w;
   auto env = w.cli_env();
+  w.write_bridge_network("cninet", 203);
   std::string nopin = test::unique_name("nopin"), nostate = test::unique_name("nostate");
-  ASSERT_EQ(run_podns({"pod", "create", nopin}, env).exit_code, 0);
-  ASSERT_EQ(run_podns({"pod", "create", nostate}, env).exit_code, 0);
+  ASSERT_EQ(run_podns({"pod", "create", nopin, "--network", "cninet"}, env).exit_code, 0);
+  ASSERT_EQ(run_podns({"pod", "create", nostate, "--network", "cninet"}, env).exit_code, 0);
   ASSERT_OK(remove_pin(w.env.paths.netns_dir + "/" + nopin, w.env.paths.netns_dir));
   // The state of `nostate` is lost (a deleted database row), its pins, lease and cache remain.
   {
@@ -120,9 +174,9 @@ TEST(PodGc, StateWithoutPinsAndPinsWithoutState) {
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   EXPECT_NE(gc.out.find("pod " + nopin + ": pin"), std::string::npos) << gc.out;
   EXPECT_NE(gc.out.find("/netns/" + nostate + " without a pod: removed"), std::string::npos) << gc.out;
-  EXPECT_NE(gc.out.find("CNI attachment podns/podns-" + nostate + "/eth0 without a pod: deleted"), std::string::npos)
+  EXPECT_NE(gc.out.find("CNI attachment cninet/podns-" + nostate + "/eth0 without a pod: deleted"), std::string::npos)
       << gc.out;
-  expect_clean_host(w, nostate);
+  expect_clean_host(w, nostate, w.extra_bridges.back());
   // A second gc has nothing to do.
   auto again = run_podns({"gc"}, env);
   EXPECT_EQ(again.out, "");

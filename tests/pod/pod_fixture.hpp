@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podns/fd.hpp"
+#include "podns/pod/networks.hpp"
 #include "podns/pod/pod.hpp"
 #include "podns/run_in_ns.hpp"
 #include "test_support.hpp"
@@ -140,6 +141,8 @@ class PodWorld {
     env.cni_conf_dir = dir_ / "net.d";
     env.default_network.bridge = bridge_;
     env.default_network.subnet = subnet_;
+    // A table of the test's own: a test never rewrites the host's podns table.
+    env.nft_table = fmt::format("podns_t{}", pid);
     env.lock_timeout = std::chrono::seconds(30);
     env.on_warning = [this](const Error& e) { warnings.push_back(e.message()); };
   }
@@ -153,6 +156,11 @@ class PodWorld {
       for (const auto& p : *pods) (void)pod::remove(env, p.name, {.force = true});
     }
     (void)pod::gc(env);
+    // Native networks: their bridges and, with the last one, the test's nftables table.
+    if (auto nets = pod::network_list(env)) {
+      for (const auto& n : *nets)
+        if (n.driver != "cni") (void)pod::network_remove(env, n.name, /*force=*/true);
+    }
     for (const auto& b : extra_bridges) run({"ip", "link", "del", b});
     run({"ip", "link", "del", bridge_});
     remove_new_cni_infra(nft_before_);
@@ -166,7 +174,8 @@ class PodWorld {
   // Environment entries that point the CLI at this world.
   std::vector<std::string> cli_env() const {
     return {"PODNS_RUN_DIR=" + env.paths.run_dir, "PODNS_STATE_DIR=" + env.paths.state_dir,
-            "NETCONFPATH=" + env.cni_conf_dir, "PODNS_DEFAULT_BRIDGE=" + bridge_, "PODNS_DEFAULT_SUBNET=" + subnet_};
+            "NETCONFPATH=" + env.cni_conf_dir, "PODNS_DEFAULT_BRIDGE=" + bridge_, "PODNS_DEFAULT_SUBNET=" + subnet_,
+            "PODNS_NFT_TABLE=" + env.nft_table};
   }
   // Write a second bridge network `name` into the CNI conf dir (its bridge removed by cleanup()).
   std::string write_bridge_network(const std::string& name, int third_octet) {

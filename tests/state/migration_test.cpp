@@ -43,6 +43,19 @@ CREATE TABLE helpers (
 PRAGMA user_version = 1;
 )sql";
 
+// What the 1 -> 2 step added, as schema 2 shipped it (on top of kSchemaV1).
+constexpr const char* kSchemaV2Step = R"sql(
+ALTER TABLE pods ADD COLUMN id_mappings TEXT NOT NULL DEFAULT '';
+ALTER TABLE attachments ADD COLUMN mac TEXT NOT NULL DEFAULT '';
+CREATE TABLE attachment_addresses (
+  pod TEXT NOT NULL, idx INTEGER NOT NULL, seq INTEGER NOT NULL, address TEXT NOT NULL,
+  gateway TEXT NOT NULL DEFAULT '', PRIMARY KEY (pod, idx, seq),
+  FOREIGN KEY (pod, idx) REFERENCES attachments (pod, idx) ON DELETE CASCADE) WITHOUT ROWID;
+CREATE INDEX attachments_summary ON attachments (pod, idx, network, ifname, state, mac);
+CREATE INDEX pods_summary ON pods (name, phase, netns_path, userns_path, created_at, id_mappings);
+PRAGMA user_version = 2;
+)sql";
+
 // A bridge plugin's result: host bridge, host veth, then the pod's eth0 (index 2), and an address
 // on each of the bridge and eth0.
 constexpr const char* kResult =
@@ -157,7 +170,7 @@ INSERT INTO port_mappings VALUES ('web', '', 8080, 80, 'tcp');)sql");
   ASSERT_OK(store);
   auto v = store->schema_version();
   ASSERT_OK(v);
-  EXPECT_EQ(*v, 2);
+  EXPECT_EQ(*v, kSchemaVersion);  // 1 -> 2 -> 3 in one open
   auto all = store->load_all_summaries();
   ASSERT_OK(all);
   ASSERT_EQ(all->size(), 3u);  // db, odd, web
@@ -199,6 +212,108 @@ TEST(Migration, ASecondOpenOfAnUpToDateDatabaseTakesNoWriteLock) {
   EXPECT_OK(store->load_all_summaries());
   exec_sql(raw, "ROLLBACK");
   sqlite3_close(raw);
+}
+
+// A scalar out of a raw connection (what the schema looks like, apart from the Store's API).
+std::string query_text(const std::string& path, const std::string& sql) {
+  sqlite3* raw = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  std::string out;
+  EXPECT_EQ(sqlite3_prepare_v2(raw, sql.c_str(), -1, &q, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+  while (q && sqlite3_step(q) == SQLITE_ROW) {
+    for (int c = 0; c < sqlite3_column_count(q); ++c) {
+      auto t = sqlite3_column_text(q, c);
+      out += t ? reinterpret_cast<const char*>(t) : "NULL";
+      out += c + 1 < sqlite3_column_count(q) ? "|" : "\n";
+    }
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+  return out;
+}
+
+// Schema 2 as the previous release left it: CNI pods, a crashed intent, single ports (one at the
+// top of the port space, so the new range CHECK is met by the default).
+void write_schema_v2_database(const std::string& path) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  exec_sql(raw, "PRAGMA journal_mode = WAL");
+  exec_sql(raw, kSchemaV1);
+  exec_sql(raw, kSchemaV2Step);
+  exec_sql(raw, std::string(R"sql(
+INSERT INTO pods VALUES ('web', 'ready', '{"name":"web"}', '/run/netns/web', '', 1700000000, '');
+INSERT INTO pods VALUES ('db', 'creating', '{"name":"db"}', '', '', 1700000001, '');
+INSERT INTO pins VALUES ('web', 'net', '/run/netns/web', 'done');
+INSERT INTO attachments VALUES ('web', 0, 'podns', 'eth0', 'podns-web', '/run/netns/web', '{"plugins":[]}', '{}',
+                                ')sql") + kResult + R"sql(', 'done', '0a:58:0a:59:00:05');
+INSERT INTO attachment_addresses VALUES ('web', 0, 0, '10.89.0.5/16', '10.89.0.1');
+INSERT INTO attachments VALUES ('db', 0, 'podns', 'eth0', 'podns-db', '/run/netns/db', '{}', '{}', '', 'intent', '');
+INSERT INTO port_mappings VALUES ('web', '', 8080, 80, 'tcp');
+INSERT INTO port_mappings VALUES ('web', '127.0.0.1', 65535, 53, 'udp');
+INSERT INTO helpers VALUES ('db', 'pasta', 0, 0, '', 'intent');
+)sql");
+  sqlite3_close(raw);
+}
+
+TEST(Migration, TwoToThreeKeepsCniPodsAndTheirRowsRemovable) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  write_schema_v2_database(path);
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto v = store->schema_version();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, 3);
+
+  // Every old row is there, made by CNI, with single ports.
+  auto web = store->load("web");
+  ASSERT_OK(web);
+  EXPECT_EQ(web->pod.phase, PodPhase::ready);
+  ASSERT_EQ(web->attachments.size(), 1u);
+  EXPECT_EQ(web->attachments[0].driver, AttachmentDriver::cni);
+  EXPECT_EQ(web->attachments[0].host_ifname, "");
+  EXPECT_EQ(web->attachments[0].result, kResult);
+  EXPECT_EQ(web->attachments[0].summary.mac, "0a:58:0a:59:00:05");
+  ASSERT_EQ(web->ports.size(), 2u);
+  for (const auto& p : web->ports) EXPECT_EQ(p.range, 1);
+  auto all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].attachments.at(0).driver, AttachmentDriver::cni);
+  EXPECT_EQ((*all)[1].attachments.at(0).summary.addresses.size(), 1u);
+  EXPECT_EQ((*all)[0].helpers.size(), 1u);
+
+  // The listing still reads only the covering index, now with the two new columns in it.
+  auto plan = query_text(path,
+                         "EXPLAIN QUERY PLAN SELECT pod, idx, network, ifname, state, mac, driver, host_ifname "
+                         "FROM attachments INDEXED BY attachments_summary ORDER BY pod");
+  EXPECT_NE(plan.find("COVERING INDEX attachments_summary"), std::string::npos) << plan;
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM port_mappings WHERE \"range\" = 1"), "2\n");
+
+  // The old port rows take part in range conflicts.
+  auto clash = store->insert_pod({"new", PodPhase::creating, "{}", "", "", 0}, {{"", "", 8070, 80, "tcp", 20}});
+  ASSERT_FALSE(clash);
+  EXPECT_TRUE(clash.error().is(Errc::already_exists));
+  EXPECT_NE(clash.error().message().find("by pod web"), std::string::npos) << clash.error().message();
+
+  // The old rows can be removed, and the new tables work beside them.
+  ASSERT_OK(store->insert_network({"n1", "bridge", "podns1", "{}", 0}));
+  ASSERT_OK(store->record_attachment_intent({"web", 1, "n1", "eth1", "", "/run/netns/web", "", "", "",
+                                             RowState::intent, {}, AttachmentDriver::native, "vethabc"}));
+  ASSERT_OK(store->insert_lease({"n1", "10.90.0.2", "web", 1}));
+  ASSERT_OK(store->remove_attachment("web", 0));
+  ASSERT_OK(store->delete_pod("db"));
+  EXPECT_TRUE(store->delete_network("n1").error().is(Errc::busy));
+  ASSERT_OK(store->delete_pod("web"));  // takes the native attachment and its lease with it
+  auto leases = store->all_leases();
+  ASSERT_OK(leases);
+  EXPECT_TRUE(leases->empty());
+  EXPECT_OK(store->delete_network("n1"));
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM attachments") + query_text(path, "SELECT count(*) FROM pods") +
+                query_text(path, "SELECT count(*) FROM attachment_addresses"),
+            "0\n0\n0\n");
+  EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "podns/error.hpp"
 #include "podns/fd.hpp"
 #include "podns/namespace.hpp"
+#include "podns/net/link_request.hpp"
 #include "podns/net/types.hpp"
 
 namespace podns::net {
@@ -39,6 +40,20 @@ class Client {
   // Routes of one table (kTableMain by default, as `ip route` shows; kAllTables for all).
   [[nodiscard]] virtual Result<std::vector<Route>> routes(int family = AF_UNSPEC,
                                                           std::uint32_t table = kTableMain) = 0;
+
+  // --- Changes (the native network driver). Each is one request and its ack. ---
+  // A new bridge; its ifindex. Errc::already_exists when a link of that name exists.
+  [[nodiscard]] virtual Result<int> create_bridge(const BridgeRequest& req) = 0;
+  // A veth pair in one RTM_NEWLINK (link_request.hpp); the host end's ifindex.
+  // Errc::already_exists when the host name (or the peer name inside the pod) is taken.
+  [[nodiscard]] virtual Result<int> create_veth(const VethRequest& req) = 0;
+  [[nodiscard]] virtual Status set_link(const LinkChange& change) = 0;
+  // Errc::already_exists when the link has that address already.
+  [[nodiscard]] virtual Status add_address(const AddressRequest& req) = 0;
+  // Errc::already_exists when the same route exists.
+  [[nodiscard]] virtual Status add_route(const RouteRequest& req) = 0;
+  // Errc::not_found when there is no such link.
+  [[nodiscard]] virtual Status delete_link(int index) = 0;
 };
 
 // A client for the caller's current network namespace (that of the calling thread).

@@ -36,6 +36,10 @@ struct PodEnv {
   std::chrono::milliseconds lock_timeout{60'000};
   std::chrono::milliseconds db_busy_timeout{30'000};
   std::chrono::milliseconds plugin_deadline{60'000};
+  // podns's nftables table (inet family) for native networks; PODNS_NFT_TABLE moves it.
+  std::string nft_table = "podns";
+  // Where the current boot's id is read (a test seam: a file the test rewrites to "reboot").
+  std::string boot_id_path = "/proc/sys/kernel/random/boot_id";
   // Problems that do not fail the operation (a DEL that failed during rm --force or rollback).
   std::function<void(const Error&)> on_warning;
 

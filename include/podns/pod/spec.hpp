@@ -14,12 +14,14 @@
 namespace podns::pod {
 
 // One published port: -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|udp|sctp] (podman's form; HOSTPORT alone
-// publishes the same port number).
+// publishes the same port number). Ranges as podman: 8080-8082:80-82 (equal lengths), 8080-8082
+// (the same numbers inside), 8080-8082:80 (80-82).
 struct PortSpec {
   std::string host_ip;  // "" = every host address
   int host_port = 0;
   int container_port = 0;
   std::string protocol = "tcp";
+  int range = 1;        // consecutive ports from host_port and container_port
   bool operator==(const PortSpec&) const = default;
 };
 [[nodiscard]] Result<PortSpec> parse_port_spec(std::string_view text);

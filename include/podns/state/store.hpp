@@ -28,8 +28,9 @@ namespace podns::state {
 
 // The schema version this build writes (PRAGMA user_version). A newer database is refused.
 // 1: the tables. 2: a summary of each attachment (MAC, addresses) and the pod's id mappings in
-// columns of their own, so listing pods reads no JSON.
-inline constexpr int kSchemaVersion = 2;
+// columns of their own, so listing pods reads no JSON. 3: native networks, IP leases and IPAM
+// cursors, key/value metadata (the boot id), the attachment's driver and host interface, port ranges.
+inline constexpr int kSchemaVersion = 3;
 
 enum class PodPhase { creating, ready, removing };
 std::string_view to_string(PodPhase p);
@@ -70,6 +71,10 @@ struct AttachmentSummary {
   bool operator==(const AttachmentSummary&) const = default;
 };
 
+// How an attachment was made: by exec'ing a CNI conflist's plugins, or by podns's own driver.
+enum class AttachmentDriver { cni, native };
+std::string_view to_string(AttachmentDriver d);
+
 struct AttachmentRecord {
   std::string pod;
   int index = 0;             // 0 -> eth0, 1 -> eth1, ...
@@ -82,6 +87,8 @@ struct AttachmentRecord {
   std::string result;        // the final CNI ADD result JSON (empty while an intent)
   RowState state = RowState::intent;
   AttachmentSummary summary;  // from result (empty while an intent)
+  AttachmentDriver driver = AttachmentDriver::cni;
+  std::string host_ifname;   // native: the host end of the pod's veth (its counters are the pod's)
 };
 
 struct PortMapping {
@@ -90,7 +97,27 @@ struct PortMapping {
   int host_port = 0;
   int container_port = 0;
   std::string protocol = "tcp";
+  int range = 1;  // consecutive ports: host_port..host_port+range-1 -> container_port..+range-1
   bool operator==(const PortMapping&) const = default;
+};
+
+// A native network: the definition is JSON owned by the network layer; the state only keeps it.
+struct NetworkRecord {
+  std::string name;
+  std::string driver = "bridge";
+  std::string bridge;       // the bridge ifname (unique among networks)
+  std::string options;      // the definition as JSON (subnets, gateways, ranges, flags)
+  int64_t created_at = 0;   // unix seconds
+  bool operator==(const NetworkRecord&) const = default;
+};
+
+// One IP address leased to one attachment of a pod on a native network.
+struct Lease {
+  std::string network;
+  std::string address;  // canonical text, no prefix ("10.89.0.5", "fd00::5")
+  std::string pod;
+  int index = 0;        // the attachment (pod, index) it belongs to
+  bool operator==(const Lease&) const = default;
 };
 
 struct HelperRecord {
@@ -134,8 +161,9 @@ class Store {
 
   // --- pods ---
   // Inserts a pod in phase creating together with its port mappings, atomically. Fails with
-  // Errc::already_exists when the name is taken or a port mapping collides with another pod's
-  // (same protocol and host port, and the same host IP or either one being all addresses).
+  // Errc::already_exists when the name is taken or a port mapping collides with another pod's or
+  // with another of its own (ports_conflict), Errc::invalid_argument when a mapping's range is
+  // below 1 or runs past port 65535.
   [[nodiscard]] Status insert_pod(const PodRecord& pod, const std::vector<PortMapping>& ports);
   [[nodiscard]] Status set_pod_phase(const std::string& name, PodPhase phase);
   [[nodiscard]] Status set_pod_paths(const std::string& name, const std::string& netns_path,
@@ -169,6 +197,38 @@ class Store {
   // --- port mappings (besides insert_pod) ---
   [[nodiscard]] Result<std::vector<PortMapping>> all_ports();
 
+  // --- native networks (schema 3) ---
+  // Errc::already_exists when the name or the bridge is taken by another network.
+  [[nodiscard]] Status insert_network(const NetworkRecord& n);
+  [[nodiscard]] Result<NetworkRecord> get_network(const std::string& name);  // Errc::not_found
+  [[nodiscard]] Result<std::vector<NetworkRecord>> list_networks();          // ordered by name
+  // Errc::busy (naming a pod) while a lease or attachment still uses it; a missing one is no error.
+  [[nodiscard]] Status delete_network(const std::string& name);
+
+  // --- IP leases (IPAM; the logic is network/ipam.hpp) ---
+  // The attachment (pod, index) must exist (the lease goes when it goes: ON DELETE CASCADE).
+  // Errc::already_exists when (network, address) is leased already (the error names the holder):
+  // a UNIQUE constraint, so two processes can never both get it. Errc::not_found when the
+  // network or the attachment is missing.
+  [[nodiscard]] Status insert_lease(const Lease& lease);
+  // Who holds the address; nullopt when it is free.
+  [[nodiscard]] Result<std::optional<Lease>> lease_of(const std::string& network, const std::string& address);
+  // Every lease of the network, ordered by the address text.
+  [[nodiscard]] Result<std::vector<Lease>> leases(const std::string& network);
+  [[nodiscard]] Result<std::vector<Lease>> all_leases();
+  // The leases of one attachment, on any network (what a detach releases).
+  [[nodiscard]] Result<std::vector<Lease>> attachment_leases(const std::string& pod, int index);
+  [[nodiscard]] Status release_leases(const std::string& pod, int index);
+  // The last address handed out in a range (round-robin); "" when none yet. The cursors of a
+  // network go with it. set_ipam_cursor: Errc::not_found when the network is missing.
+  [[nodiscard]] Result<std::string> ipam_cursor(const std::string& network, const std::string& range);
+  [[nodiscard]] Status set_ipam_cursor(const std::string& network, const std::string& range,
+                                       const std::string& address);
+
+  // --- metadata (key/value: the boot id the state was last reconciled with, ...) ---
+  [[nodiscard]] Result<std::optional<std::string>> meta(const std::string& key);
+  [[nodiscard]] Status set_meta(const std::string& key, const std::string& value);
+
   // --- helpers ---
   [[nodiscard]] Status record_helper_intent(const std::string& pod, const std::string& kind);
   [[nodiscard]] Status commit_helper(const std::string& pod, const std::string& kind, int pid, uint64_t start_time,
@@ -183,7 +243,7 @@ class Store {
   std::string path_;
 };
 
-// True when the two mappings would publish the same host socket.
+// True when the two mappings would publish the same host socket (port ranges overlap).
 bool ports_conflict(const PortMapping& a, const PortMapping& b);
 
 }  // namespace podns::state

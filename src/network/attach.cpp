@@ -1,0 +1,200 @@
+// attach / detach: one pod interface on a native network, in process.
+#include <sys/random.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "podns/network/driver.hpp"
+
+namespace podns::network {
+namespace {
+
+Result<std::array<std::uint8_t, 6>> random_bytes6() {
+  std::array<std::uint8_t, 6> b{};
+  if (::getrandom(b.data(), b.size(), 0) != static_cast<ssize_t>(b.size())) return fail_errno("getrandom");
+  return b;
+}
+
+// "veth" + 8 hex digits, as the CNI bridge plugin and podman name them: unique per attach, since
+// the veth of a removed pod may still exist until the kernel has destroyed its namespace.
+Result<std::string> random_veth_name() {
+  auto b = random_bytes6();
+  if (!b) return fail(b.error());
+  return fmt::format("veth{:02x}{:02x}{:02x}{:02x}", (*b)[0], (*b)[1], (*b)[2], (*b)[3]);
+}
+
+// A random unicast, locally administered MAC: chosen here rather than by the kernel so that the
+// result needs no query of the new link.
+Result<std::string> random_mac() {
+  auto b = random_bytes6();
+  if (!b) return fail(b.error());
+  (*b)[0] = static_cast<std::uint8_t>(((*b)[0] & 0xfe) | 0x02);
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", (*b)[0], (*b)[1], (*b)[2], (*b)[3], (*b)[4], (*b)[5]);
+}
+
+nlohmann::json runtime_config_json(const AttachRequest& req) {
+  nlohmann::json caps = nlohmann::json::object();
+  if (req.ip) caps["ips"] = nlohmann::json::array({req.ip->str()});
+  if (!req.mac.empty()) caps["mac"] = req.mac;
+  return caps;
+}
+
+struct Assigned {
+  IpAddr addr;
+  const IpRange* range = nullptr;
+};
+
+// The CNI 1.0.0 result the attachment would have had from the bridge plugin: the host veth, the
+// pod's interface with its sandbox, addresses with gateways, the default routes.
+nlohmann::json result_json(const AttachRequest& req, const std::string& host_if, const std::string& mac,
+                           const std::vector<Assigned>& addrs) {
+  nlohmann::json ips = nlohmann::json::array();
+  nlohmann::json routes = nlohmann::json::array();
+  for (const auto& a : addrs) {
+    ips.push_back({{"address", fmt::format("{}/{}", a.addr.str(), a.range->subnet.prefix)},
+                   {"gateway", a.range->gateway.str()},
+                   {"interface", 1}});
+    if (req.default_route)
+      routes.push_back({{"dst", a.addr.family == AF_INET ? "0.0.0.0/0" : "::/0"}, {"gw", a.range->gateway.str()}});
+  }
+  return {{"cniVersion", "1.0.0"},
+          {"interfaces", nlohmann::json::array({{{"name", host_if}},
+                                                {{"name", req.ifname}, {"mac", mac}, {"sandbox", req.netns_path}}})},
+          {"ips", std::move(ips)},
+          {"routes", std::move(routes)},
+          {"dns", nlohmann::json::object()}};
+}
+
+void at(const AttachHooks& hooks, std::string_view step) {
+  if (hooks.at) hooks.at(step);
+}
+
+}  // namespace
+
+std::vector<fw::PortForward> forwards_of(std::span<const state::PortMapping> ports,
+                                         std::span<const state::Lease> leases) {
+  std::vector<fw::PortForward> out;
+  for (const auto& p : ports) {
+    auto proto = fw::parse_proto(p.protocol);
+    if (!proto) continue;  // the state only holds validated protocols
+    std::optional<IpAddr> host;
+    if (!p.host_ip.empty()) {
+      auto h = IpAddr::parse(p.host_ip);
+      if (!h) continue;
+      host = *h;
+    }
+    for (const auto& l : leases) {
+      auto pod_ip = IpAddr::parse(l.address);
+      if (!pod_ip || (host && host->family != pod_ip->family)) continue;
+      for (int i = 0; i < std::max(p.range, 1); ++i) {
+        out.push_back({*proto, p.host_ip, static_cast<std::uint16_t>(p.host_port + i), pod_ip->str(),
+                       static_cast<std::uint16_t>(p.container_port + i)});
+      }
+    }
+  }
+  return out;
+}
+
+Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, const Network& net,
+                                       const AttachRequest& req, const AttachHooks& hooks) {
+  const auto doing = fmt::format("attach network {} as {}", net.name, req.ifname);
+  auto host_if = random_veth_name();
+  if (!host_if) return fail_with(host_if, doing);
+  std::string mac = req.mac;
+  if (mac.empty()) {
+    auto m = random_mac();
+    if (!m) return fail_with(m, doing);
+    mac = *m;
+  }
+  if (req.ip && std::none_of(net.ranges.begin(), net.ranges.end(),
+                             [&](const IpRange& r) { return r.subnet.contains(*req.ip); }))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: ip {} is in no subnet of network {}", doing, req.ip->str(), net.name));
+
+  state::AttachmentRecord a;
+  a.pod = req.pod;
+  a.index = req.index;
+  a.network = net.name;
+  a.ifname = req.ifname;
+  a.container_id = req.container_id;
+  a.netns_path = req.netns_path;
+  a.config = net.options_json().dump();
+  a.runtime_config = runtime_config_json(req).dump();
+  a.driver = state::AttachmentDriver::native;
+  a.host_ifname = *host_if;
+
+  // The intent and the leases in one transaction: a crash leaves both or neither.
+  std::vector<Assigned> addrs;
+  std::vector<state::Lease> leases;
+  auto recorded = store.transaction([&]() -> Status {
+    addrs.clear();
+    if (auto s = store.record_attachment_intent(a); !s) return s;
+    for (const auto& r : net.ranges) {
+      std::optional<IpAddr> want;
+      if (req.ip && r.subnet.contains(*req.ip)) want = req.ip;
+      auto ip = allocate(store, net.name, r, req.pod, req.index, want);
+      if (!ip) return fail(ip.error());
+      addrs.push_back({*ip, &r});
+    }
+    return {};
+  });
+  if (!recorded) return fail_with(recorded, doing);
+  for (const auto& x : addrs) leases.push_back({net.name, x.addr.str(), req.pod, req.index});
+  at(hooks, "attach-intent");
+
+  auto bridge = ensure_bridge(host.links(), net);
+  if (!bridge) return fail_with(bridge, doing);
+  auto veth = host.links().create_veth({*host_if, req.ifname, req.netns, *bridge, net.mtu, mac, true});
+  if (!veth) return fail_with(veth, doing);
+  at(hooks, "attach-veth");
+
+  // One socket inside the pod's netns for everything on its side.
+  auto pod = net::open_netlink_client_in(req.netns);
+  if (!pod) return fail_with(pod, doing);
+  auto eth = (*pod)->link(req.ifname);
+  if (!eth) return fail_with(eth, doing);
+  for (const auto& x : addrs) {
+    if (auto s = (*pod)->add_address({eth->index, x.addr.str(), x.range->subnet.prefix, true}); !s)
+      return fail_with(s, doing);
+  }
+  // arp_notify: a gratuitous ARP as the link comes up, so neighbours that still cache the MAC of
+  // the address's previous holder learn the new one at once.
+  if (auto s = (*pod)->set_link({eth->index, true, true}); !s) return fail_with(s, doing);
+  if (req.default_route) {
+    for (const auto& x : addrs) {
+      if (auto s = (*pod)->add_route({x.addr.family, "", 0, x.range->gateway.str(), eth->index, 0}); !s)
+        return fail_with(s, doing);
+    }
+  }
+  at(hooks, "attach-configured");
+
+  auto forwards = forwards_of(req.ports, leases);
+  if (!forwards.empty()) {
+    if (auto s = host.update_forwards(store, forwards, {}); !s) return fail_with(s, doing + ": publish ports");
+  }
+  at(hooks, "attach-forwarded");
+
+  a.result = result_json(req, *host_if, mac, addrs).dump();
+  if (auto s = store.commit_attachment(req.pod, req.index, a.result); !s) return fail_with(s, doing);
+  a.state = state::RowState::done;
+  return a;
+}
+
+Status detach(state::Store& store, HostPlane& host, const state::AttachmentRecord& a,
+              std::span<const state::PortMapping> ports) {
+  const auto doing = fmt::format("detach network {} ({})", a.network, a.ifname);
+  if (!ports.empty()) {
+    auto all = store.attachment_leases(a.pod, a.index);
+    if (!all) return fail_with(all, doing);
+    auto forwards = forwards_of(ports, *all);
+    if (!forwards.empty()) {
+      if (auto s = host.update_forwards(store, {}, forwards); !s) return fail_with(s, doing);
+    }
+  }
+  // The leases go with the row (ON DELETE CASCADE).
+  if (auto s = store.remove_attachment(a.pod, a.index); !s) return fail_with(s, doing);
+  return {};
+}
+
+}  // namespace podns::network
