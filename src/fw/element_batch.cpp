@@ -90,8 +90,8 @@ Status write_elements(NfnlSocket& sock, const std::string& table, std::span<cons
       batch.add([&](char* buf, std::uint32_t seq) {
         if (op.add)
           return build_element(buf, seq, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, table, op);
-        return build_element(buf, seq, mode == RemoveMode::destroy ? kMsgDestroySetElem : std::uint16_t{NFT_MSG_DELSETELEM}, 0,
-                             table, op);
+        std::uint16_t type = mode == RemoveMode::destroy ? kMsgDestroySetElem : std::uint16_t{NFT_MSG_DELSETELEM};
+        return build_element(buf, seq, type, 0, table, op);
       });
       op_of_seq.push_back(i);
     }
@@ -128,8 +128,7 @@ Status write_elements(NfnlSocket& sock, const std::string& table, std::span<cons
       if (real) {
         continue;  // report the first failure
       } else if (op.add && e.error == EEXIST) {
-        real = Error(Errc::already_exists, fmt::format("add {}: its protocol, host address and port are in map {} "
-                                                       "already",
+        real = Error(Errc::already_exists, fmt::format("add {}: map {} has that protocol, host address and port",
                                                        describe(*op.forward), op.bytes.map->name));
       } else if (e.error == ENOENT) {
         real = missing_map(table, op.bytes.map->name);

@@ -91,6 +91,7 @@ Result<int> FakeClient::create_veth(const VethRequest& req) {
   std::string call = fmt::format("create_veth {} {} master={} mtu={}", req.host_name, req.peer_name, req.master, req.mtu);
   if (!req.peer_mac.empty()) call += " mac=" + req.peer_mac;
   if (!req.host_up) call += " down";
+  if (req.hairpin) call += " hairpin";
   calls_.push_back(std::move(call));
   if (create_veth_error) return fail(*create_veth_error);
   if (auto st = check_like_real(req, detail::write_new_veth); !st) return fail(st.error());

@@ -263,6 +263,21 @@ Result<nlmsghdr*> write_new_route(RequestBuffer& buf, const RouteRequest& req) {
   return nlh;
 }
 
+Result<nlmsghdr*> write_port_hairpin(RequestBuffer& buf, int index) {
+  if (auto st = check_index(index, "index"); !st) return fail(st.error());
+  // RTM_SETLINK: PF_BRIDGE registers its port setter (rtnl_bridge_setlink) for SETLINK only; a
+  // NEWLINK would reach the generic handler, which ignores IFLA_PROTINFO. NLA_F_NESTED marks the
+  // new form (the old one was a bare u8 port state).
+  nlmsghdr* nlh = start(buf, RTM_SETLINK, 0);
+  auto* ifi = put_ifinfomsg(nlh, index);
+  ifi->ifi_family = AF_BRIDGE;
+  nlattr* info = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+  info->nla_type |= NLA_F_NESTED;
+  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+  mnl_attr_nest_end(nlh, info);
+  return nlh;
+}
+
 Result<nlmsghdr*> write_del_link(RequestBuffer& buf, int index) {
   if (auto st = check_index(index, "index"); !st) return fail(st.error());
   nlmsghdr* nlh = start(buf, RTM_DELLINK, 0);

@@ -51,6 +51,10 @@ struct RequestBuffer {
 // RTA_METRICS{RTAX_MTU}, each when set.
 [[nodiscard]] Result<nlmsghdr*> write_new_route(RequestBuffer& buf, const RouteRequest& req);
 
+// RTM_SETLINK, family AF_BRIDGE, on the port `index`: IFLA_PROTINFO{IFLA_BRPORT_MODE = 1}
+// (`bridge link set dev X hairpin on`).
+[[nodiscard]] Result<nlmsghdr*> write_port_hairpin(RequestBuffer& buf, int index);
+
 // RTM_DELLINK by ifindex.
 [[nodiscard]] Result<nlmsghdr*> write_del_link(RequestBuffer& buf, int index);
 

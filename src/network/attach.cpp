@@ -145,7 +145,8 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
 
   auto bridge = ensure_bridge(host.links(), net);
   if (!bridge) return fail_with(bridge, doing);
-  auto veth = host.links().create_veth({*host_if, req.ifname, req.netns, *bridge, net.mtu, mac, true});
+  // Hairpin: with br_netfilter a pod reaching its own published port is sent back to its own port.
+  auto veth = host.links().create_veth({*host_if, req.ifname, req.netns, *bridge, net.mtu, mac, true, true});
   if (!veth) return fail_with(veth, doing);
   at(hooks, "attach-veth");
 

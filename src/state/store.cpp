@@ -434,10 +434,14 @@ namespace {
 
 Result<std::vector<PodState>> load_everything(sql::Db& db, bool full) {
   std::vector<PodState> out;
-  // A deferred (read) transaction: a consistent snapshot without taking the write lock.
-  if (auto s = db.exec("BEGIN", "begin read"); !s) return fail(s.error());
+  // A deferred (read) transaction: a consistent snapshot without taking the write lock. Inside a
+  // caller's transaction its snapshot serves.
+  const bool own = sqlite3_get_autocommit(db.get()) != 0;
+  if (own) {
+    if (auto s = db.exec("BEGIN", "begin read"); !s) return fail(s.error());
+  }
   auto done = [&](Status s) -> Result<std::vector<PodState>> {
-    (void)db.exec("COMMIT", "end read");
+    if (own) (void)db.exec("COMMIT", "end read");
     if (!s) return fail(s.error());
     return std::move(out);
   };

@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -92,7 +95,7 @@ std::string accepted_peer(int listener) {
 
 // "host" netns: bridge b0 10.99.0.1/24 with route_localnet, as the network layer sets it up; the
 // "pod" netns behind a veth listens on 10.99.0.2:80. Forwards to it from 127.0.0.1:8080 and from
-// any local address :8081.
+// any local address :8081, reached from the host and (hairpin) from the pod itself.
 TEST(Dnat, LocalhostAndHostAddressForwardsReachThePod) {
   REQUIRE_NFT_AND_IP();
   ASSERT_TRUE(test::in_private_netns([] {
@@ -102,7 +105,11 @@ TEST(Dnat, LocalhostAndHostAddressForwardsReachThePod) {
     ASSERT_TRUE(sh({"ip", "link", "set", "b0", "up"}));
     ASSERT_TRUE(sh({"ip", "link", "add", "h0", "type", "veth", "peer", "name", "p0"}));
     ASSERT_TRUE(sh({"ip", "link", "set", "h0", "master", "b0", "up"}));
+    // With br_netfilter loaded, a DNATed frame back to the pod it came from is bridged out the port
+    // it came in on: the bridge drops that unless the port is in hairpin mode (CNI's hairpinMode).
+    ASSERT_TRUE(sh({"ip", "link", "set", "h0", "type", "bridge_slave", "hairpin", "on"}));
     { std::ofstream("/proc/sys/net/ipv4/conf/b0/route_localnet") << "1\n"; }
+    { std::ofstream("/proc/sys/net/ipv4/ip_forward") << "1\n"; }  // for the hairpin below
 
     // The pod: a thread with a netns of its own; its listening socket keeps that netns alive.
     std::promise<pid_t> pod_tid;
@@ -147,6 +154,16 @@ TEST(Dnat, LocalhostAndHostAddressForwardsReachThePod) {
     EXPECT_EQ(tcp_connect("10.99.0.1", 8081), 0) << "any local address";
     EXPECT_EQ(accepted_peer(lfd.get()), "10.99.0.1");
     EXPECT_EQ(tcp_connect("127.0.0.1", 8081), 0) << "any local address includes 127.0.0.1";
+    EXPECT_EQ(accepted_peer(lfd.get()), "10.99.0.1");
+    // Hairpin: the pod reaches its own published port through the host's address; masqueraded,
+    // or it would answer itself directly and the client would drop the reply.
+    UniqueFd pod_ns(::ioctl(lfd.get(), SIOCGSKNS));
+    ASSERT_TRUE(pod_ns);
+    int from_pod = -1;
+    std::thread([&] {
+      if (::setns(pod_ns.get(), CLONE_NEWNET) == 0) from_pod = tcp_connect("10.99.0.1", 8081);
+    }).join();
+    EXPECT_EQ(from_pod, 0);
     EXPECT_EQ(accepted_peer(lfd.get()), "10.99.0.1");
     EXPECT_EQ(tcp_connect("127.0.0.1", 8082), ECONNREFUSED) << "a map miss does not match";
     EXPECT_EQ(tcp_connect("10.99.0.1", 8080), ECONNREFUSED) << "8080 is bound to 127.0.0.1 only";

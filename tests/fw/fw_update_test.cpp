@@ -221,6 +221,25 @@ TEST(Update, DelSetElemFallback) {
   EXPECT_TRUE(r.error().is(Errc::not_found)) << r.error().message();
 }
 
+// EINVAL from destroy is taken for "the kernel lacks destroy" and DELSETELEM is tried; EINVAL
+// again means the element is wrong (here: a map of that name with another key type), and destroy
+// stays the mode.
+TEST(Update, WrongMapTypeIsEinvalAndKeepsDestroy) {
+  REQUIRE_NFT();
+  TableGuard t;
+  auto fw = Firewall::open(t.name());
+  ASSERT_OK(fw);
+  std::string script = "table inet " + t.name() + " {\n map fwd4_any {\n  type inet_service : ipv4_addr\n }\n}\n";
+  auto load = podns::test::run({"nft", "-f", "-"}, {}, script);
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  RemoveMode before = process_remove_mode();
+  auto r = fw->update({}, std::vector<PortForward>{{Proto::tcp, "", 80, "10.0.0.2", 80}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().sys_errno(), EINVAL) << r.error().message();
+  EXPECT_NE(r.error().message().find("remove tcp *:80 -> 10.0.0.2:80"), std::string::npos) << r.error().message();
+  EXPECT_EQ(process_remove_mode(), before);
+}
+
 TEST(Update, DestroyIsUsedWhereTheKernelHasIt) {
   REQUIRE_NFT();
   struct utsname u {};

@@ -458,6 +458,23 @@ TEST(RtnlWrite, DeleteLinkByIndex) {
   EXPECT_FALSE(write_del_link(buf, -3));
 }
 
+TEST(RtnlWrite, HairpinIsABridgePortOptionOfAnExistingPort) {
+  RequestBuffer buf;
+  auto msg = write_port_hairpin(buf, 9);
+  ASSERT_OK(msg);
+  EXPECT_EQ((*msg)->nlmsg_type, RTM_SETLINK);  // the bridge's port setter
+  EXPECT_EQ((*msg)->nlmsg_flags, 0);
+  EXPECT_EQ(header_of<ifinfomsg>(*msg).ifi_family, AF_BRIDGE);
+  EXPECT_EQ(header_of<ifinfomsg>(*msg).ifi_index, 9);
+  Attrs top = attrs_of(*msg, sizeof(ifinfomsg));
+  ASSERT_TRUE(top.count(IFLA_PROTINFO));
+  EXPECT_TRUE(top[IFLA_PROTINFO]->nla_type & NLA_F_NESTED);
+  Attrs port = nested(top[IFLA_PROTINFO]);
+  ASSERT_TRUE(port.count(IFLA_BRPORT_MODE));
+  EXPECT_EQ(mnl_attr_get_u8(port[IFLA_BRPORT_MODE]), 1);
+  EXPECT_FALSE(write_port_hairpin(buf, 0));
+}
+
 TEST(RtnlWrite, DescriptionsNameTheObject) {
   EXPECT_EQ(describe(full_veth()), "create veth vethab12 (peer eth0)");
   EXPECT_EQ(describe(BridgeRequest{"podns0", 0}), "create bridge podns0");

@@ -141,6 +141,28 @@ TEST(Store, DeletePodDropsEveryRowAndIsIdempotent) {
   EXPECT_TRUE(all->front().pins.empty());
 }
 
+// A listing inside a write transaction reads that transaction's snapshot (its own writes too)
+// instead of failing to open a second one.
+TEST(Store, LoadAllInsideATransaction) {
+  TempDir dir;
+  auto store = Store::open(dir / "podns.db");
+  ASSERT_OK(store);
+  ASSERT_OK(store->insert_pod(pod("web"), {}));
+  size_t seen = 0, summaries = 0;
+  ASSERT_OK(store->transaction([&]() -> Status {
+    if (auto s = store->insert_pod(pod("db"), {}); !s) return s;
+    auto all = store->load_all();
+    if (!all) return fail(all.error());
+    seen = all->size();
+    auto sum = store->load_all_summaries();
+    if (!sum) return fail(sum.error());
+    summaries = sum->size();
+    return {};
+  }));
+  EXPECT_EQ(seen, 2u);
+  EXPECT_EQ(summaries, 2u);
+}
+
 TEST(Store, CommitOfMissingRowIsNotFound) {
   TempDir dir;
   auto store = Store::open(dir / "podns.db");

@@ -32,7 +32,7 @@ std::string_view to_string(Proto p);
 // One podns network as the firewall sees it.
 struct NetworkRules {
   std::string name;                  // the podns network name
-  std::string bridge;                // its bridge ifname
+  std::string bridge;                // its bridge ifname (letters, digits, '_', '-', '.' only)
   std::vector<std::string> subnets;  // CIDRs, IPv4 and/or IPv6, network addresses ("10.89.0.0/24")
   bool internal = false;             // no traffic leaves the bridge except to the host; no masquerade
   bool operator==(const NetworkRules&) const = default;
@@ -42,6 +42,7 @@ struct NetworkRules {
 struct PortForward {
   Proto proto = Proto::tcp;
   std::string host_ip;          // "" : any local address of pod_ip's family; "127.0.0.1" works too
+                                // ("0.0.0.0" and "::" are refused: "" says it)
   std::uint16_t host_port = 0;
   std::string pod_ip;           // IPv4 or IPv6: the element goes to that family's map
   std::uint16_t pod_port = 0;
@@ -61,10 +62,15 @@ struct Installed {
   std::vector<PortForward> forwards;  // every element of the forward maps
 };
 
+// One thread at a time per Firewall. Every call validates its input first: bad input is
+// Errc::invalid_argument naming the field, and nothing is changed.
 class Firewall {
  public:
   // A handle on table `inet <table>` (nothing is created yet). The netlink socket lives in the
-  // caller's netns at the time of the call.
+  // caller's netns at the time of the call. `table`: a letter, then letters, digits, '_', '-', '.',
+  // at most 63 bytes, not an nft keyword; Errc::invalid_name otherwise.
+  // Keep it open across pods: closing an nf_tables socket right after a change waits for the
+  // kernel's transaction cleanup (an RCU grace period).
   [[nodiscard]] static Result<Firewall> open(std::string table = "podns");
   Firewall(Firewall&&) noexcept;
   Firewall& operator=(Firewall&&) noexcept;
@@ -73,12 +79,16 @@ class Firewall {
   const std::string& table() const;
 
   // Replace the table with exactly `rs`, in one atomic transaction: nobody ever sees it half
-  // built, and a failure leaves the old one. An empty ruleset (no networks) deletes the table.
+  // built, and a failure leaves the old one. An empty ruleset (no networks) deletes the table
+  // (its forwards are checked, then ignored). libnftables works in the calling thread's netns:
+  // called in another netns than open() was, sync fails with Errc::unsupported.
   [[nodiscard]] Status sync(const Ruleset& rs);
 
   // Remove then add port forwards in ONE batch (atomic). Removing an element that is not there is
-  // not an error. Errc::not_found when the table or its maps are missing (flushed behind podns's
-  // back): the caller syncs and retries. Errc::already_exists when an added key is present.
+  // not an error; removal matches the key (proto, host_ip, host_port), whatever the pod. Errc::
+  // not_found when the table or its maps are missing (flushed behind podns's back): the caller
+  // syncs and retries. Errc::already_exists when an added key is present (two adds of one key in
+  // one call are Errc::invalid_argument).
   [[nodiscard]] Status update(std::span<const PortForward> add, std::span<const PortForward> remove);
 
   [[nodiscard]] Result<Installed> installed();
@@ -90,12 +100,14 @@ class Firewall {
   std::unique_ptr<Impl> impl_;
 };
 
-// The nft script sync() loads (readable; tests and docs show it).
+// The nft script sync() loads (readable; tests and docs show it). For input sync() would refuse:
+// one comment line saying why, which changes nothing if loaded.
 std::string ruleset_text(std::string_view table, const Ruleset& rs);
 
 // Base chains of OTHER tables, at the forward hook, whose policy is drop (Docker sets the
 // iptables FORWARD policy to DROP): they drop pod traffic whatever podns's table accepts.
-// "table ip filter chain FORWARD" lines; empty when there is none.
+// "table ip filter chain FORWARD" lines (ip, ip6, inet and bridge families); empty when there is
+// none. iptables-legacy chains are not nf_tables and do not show here.
 [[nodiscard]] Result<std::vector<std::string>> foreign_forward_drops();
 
 }  // namespace podns::fw

@@ -33,6 +33,11 @@ struct VethRequest {
   std::uint32_t mtu = 0;   // both ends; 0: kernel default
   std::string peer_mac;    // "aa:bb:cc:dd:ee:ff" for the pod end; "" lets the kernel pick
   bool host_up = true;     // bring the host end up in the same message (IFF_UP)
+  // Hairpin mode on the host end's bridge port (IFLA_BRPORT_MODE): where br_netfilter hands
+  // bridged frames to netfilter, a pod's connection to its own published port is DNATed back to
+  // the port it came in on, and the bridge drops it unless the port may reflect. A second message
+  // (port options apply to existing ports only); needs `master`.
+  bool hairpin = false;
 };
 
 // Bring a link up (or down) and optionally turn on arp_notify for it through rtnetlink
