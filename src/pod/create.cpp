@@ -299,6 +299,15 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
     if (!net) return fail_with(net, doing);
     nets.push_back(std::move(*net));
   }
+  // A static address outside every subnet of a native first network: refused before anything.
+  if (!o.ip.empty() && !nets.empty() && nets[0].native) {
+    auto ip = network::IpAddr::parse(o.ip);
+    if (!ip) return fail_with(ip, doing + ": --ip");
+    const auto& ranges = nets[0].native->ranges;
+    if (std::none_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.subnet.contains(*ip); }))
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: --ip {} is in no subnet of network {}", doing, o.ip, nets[0].name));
+  }
   auto locks = detail::lock_for_operation(env, o.name);
   if (!locks) return fail_with(locks, doing);
   detail::reconcile_boot(env, *store);

@@ -160,7 +160,8 @@ TEST(PodCli, ErrorsAreOneLineWithExitCodes) {
   EXPECT_NE(r.err.find("not a port"), std::string::npos) << r.err;
   r = run_podns({"pod", "create", "x", "--network", "nonet"}, env);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "podns: create pod x: network nonet (looked in " + w.env.cni_conf_dir + "): not found\n");
+  EXPECT_EQ(r.err, "podns: create pod x: network nonet: no podns network and no CNI network of that name (in " +
+                       w.env.cni_conf_dir + "): not found\n");
   EXPECT_EQ(run_podns({"pod", "create"}, env).exit_code, 2);  // usage
   EXPECT_EQ(run_podns({"pod", "ls", "--json"}, env).out, "[]\n");
 }
@@ -174,7 +175,7 @@ TEST(PodCli, StateSurvivesRestartsAndCrashes) {
   ASSERT_EQ(run_podns({"pod", "create", "keep"}, env).exit_code, 0);
   auto before = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   auto env_kill = env;
-  env_kill.push_back("PODNS_TEST_KILL_POINT=create.attached");
+  env_kill.push_back("PODNS_TEST_KILL_POINT=create.attach-configured");
   EXPECT_EQ(run_podns({"pod", "create", "crashy"}, env_kill).exit_code, 128 + 9);
   auto after = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   EXPECT_EQ(after, before);

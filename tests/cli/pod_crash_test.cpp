@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "../pod/pod_fixture.hpp"
+#include "podns/fw/firewall.hpp"
 #include "podns/pin.hpp"
 #include "podns/state/store.hpp"
 
@@ -52,8 +53,11 @@ void expect_clean_host(PodWorld& w, const std::string& name, const std::string& 
   auto leases = store->all_leases();
   ASSERT_OK(leases);
   for (const auto& l : *leases) ADD_FAILURE() << "lease left: " << l.address << " of " << l.pod;
-  auto table = run({"nft", "list", "table", "inet", w.env.nft_table});
-  EXPECT_EQ(table.out.find(" : "), std::string::npos) << "map element left:\n" << table.out;
+  auto fw = fw::Firewall::open(w.env.nft_table);
+  ASSERT_OK(fw);
+  auto installed = fw->installed();
+  ASSERT_OK(installed);
+  for (const auto& f : installed->forwards) ADD_FAILURE() << "port forward left: " << f.host_port << " -> " << f.pod_ip;
 }
 
 // A pod with a published port on `network` ("" : the default, native), killed at `point`.

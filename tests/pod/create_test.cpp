@@ -13,6 +13,7 @@
 #include "pod_fixture.hpp"
 #include "podns/namespace.hpp"
 #include "podns/pin.hpp"
+#include "podns/pod/networks.hpp"
 #include "podns/pod/pod.hpp"
 #include "podns/state/store.hpp"
 
@@ -78,10 +79,12 @@ TEST(PodCreate, DefaultNetworkInspectAndRemove) {
   EXPECT_EQ(n.addresses[0].gateway, w.address(1));
   ASSERT_EQ(n.ports.size(), 1u);
   EXPECT_EQ(n.ports[0].container_port, 80);
-  // The default network was written into podns's own conf dir, on our bridge.
-  std::ifstream conf(w.env.podns_conf_dir + "/podns.conflist");
-  std::string text((std::istreambuf_iterator<char>(conf)), {});
-  EXPECT_NE(text.find(w.bridge()), std::string::npos);
+  // The default network is native, made on first use on our bridge: no conflist is written.
+  auto net = network_inspect(w.env, "podns");
+  ASSERT_OK(net);
+  EXPECT_EQ(net->network.bridge, w.bridge());
+  EXPECT_TRUE(net->bridge_present);
+  EXPECT_FALSE(std::filesystem::exists(w.env.podns_conf_dir + "/podns.conflist"));
   // Real kernel objects: the pins are live, the netns has eth0 with that address, lo is up.
   for (const auto& [type, path] : info->pins) {
     auto live = pin_is_live(path);
