@@ -157,6 +157,22 @@ void BM_CreateRm(benchmark::State& state) {
 }
 BENCHMARK(BM_CreateRm)->Iterations(200)->Unit(benchmark::kMillisecond);
 
+// The native path alone (no CNI exec in the same process: a clean profile, `perf record` it).
+void BM_NativeCreateRm(benchmark::State& state) {
+  if (::geteuid() != 0) return state.SkipWithError("needs root");
+  World w;
+  if (auto s = w.native("bn", "10.234.0.0/16", "pbn0"); !s) return state.SkipWithError(s.error().message().c_str());
+  int n = 0;
+  for (auto _ : state) {
+    std::string name = fmt::format("p{}", n);
+    auto made = podns::pod::create(w.env, pod_on(name, "bn", 30000 + n % 1000));
+    auto gone = made ? podns::pod::remove(w.env, name) : podns::Status();
+    if (!made || !gone) return state.SkipWithError((made ? gone.error() : made.error()).message().c_str());
+    ++n;
+  }
+}
+BENCHMARK(BM_NativeCreateRm)->Iterations(300)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 int nft_rules(const std::string& table) {
   FILE* p = ::popen(("nft -a list table inet " + table + " 2>/dev/null | grep -c '# handle'").c_str(), "r");
   int n = 0;
