@@ -53,7 +53,8 @@ struct World {
   podns::bench::BenchDir dir;
   podns::pod::PodEnv env;
   std::vector<std::string> bridges;
-  bool had_cni_chains = sh("iptables-save -t nat 2>/dev/null | grep -q CNI-HOSTPORT-DNAT") == 0;
+  bool had_cni_chains = sh("iptables-save -t nat 2>/dev/null | grep -q CNI-HOSTPORT-DNAT") == 0 ||
+                        sh("nft list table ip nat >/dev/null 2>&1") == 0;
   World() {
     env = podns::pod::PodEnv::from_paths(podns::Paths::under(dir.path + "/run", dir.path + "/state"));
     env.cni_conf_dir = dir.path + "/net.d";
@@ -72,7 +73,10 @@ struct World {
       sh("for c in CNI-HOSTPORT-SETMARK CNI-HOSTPORT-MASQ CNI-HOSTPORT-DNAT; do for b in PREROUTING OUTPUT POSTROUTING; do "
          "while iptables -w -t nat -D $b -m addrtype --dst-type LOCAL -j $c 2>/dev/null; do :; done; "
          "while iptables -w -t nat -D $b -m comment --comment 'CNI portfwd requiring masquerade' -j $c 2>/dev/null; do :; done; "
-         "done; iptables -w -t nat -F $c 2>/dev/null; iptables -w -t nat -X $c 2>/dev/null; done");
+         "done; iptables -w -t nat -F $c 2>/dev/null; iptables -w -t nat -X $c 2>/dev/null; done; "
+         // and the nat tables iptables-nft made for them, once empty
+         "for t in 'ip nat' 'ip6 nat'; do nft list table $t 2>/dev/null | grep -qE '^\\s+(ip|ip6|meta|counter|jump|masquerade)' "
+         "|| nft delete table $t 2>/dev/null; done");
   }
   podns::Status native(const std::string& name, const std::string& subnet, const std::string& bridge) {
     bridges.push_back(bridge);

@@ -43,12 +43,12 @@ Result<fw::Ruleset> desired_ruleset(state::Store& store) {
 HostPlane::HostPlane(std::unique_ptr<net::Client> links, fw::Firewall firewall, std::string lock_path)
     : links_(std::move(links)), firewall_(std::move(firewall)), lock_path_(std::move(lock_path)) {}
 
-Result<HostPlane> HostPlane::open(const std::string& locks_dir, const std::string& nft_table) {
+Result<std::unique_ptr<HostPlane>> HostPlane::open(const std::string& locks_dir, const std::string& nft_table) {
   auto links = net::open_netlink_client();
   if (!links) return fail(links.error());
   auto fw = fw::Firewall::open(nft_table);
   if (!fw) return fail(fw.error());
-  return HostPlane(std::move(*links), std::move(*fw), locks_dir + "/firewall.lock");
+  return std::make_unique<HostPlane>(std::move(*links), std::move(*fw), locks_dir + "/firewall.lock");
 }
 
 Status HostPlane::update_forwards(state::Store& store, std::span<const fw::PortForward> add,
@@ -56,6 +56,7 @@ Status HostPlane::update_forwards(state::Store& store, std::span<const fw::PortF
   {
     auto lock = state::FileLock::acquire(lock_path_, state::FileLock::Mode::shared);
     if (!lock) return fail_with(lock, "lock the firewall");
+    std::lock_guard guard(fw_mu_);
     auto s = firewall_.update(add, remove);
     if (s || !s.error().is(Errc::not_found)) return s;
   }
@@ -70,6 +71,7 @@ Status HostPlane::sync(state::Store& store) {
   if (!lock) return fail_with(lock, "lock the firewall");
   auto rs = desired_ruleset(store);
   if (!rs) return fail_with(rs, "rebuild the firewall");
+  std::lock_guard guard(fw_mu_);
   if (auto s = firewall_.sync(*rs); !s) return fail_with(s, "rebuild the firewall");
   return {};
 }

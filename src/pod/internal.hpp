@@ -50,7 +50,11 @@ struct ResolvedNetwork {
 // their addresses: they become leases of the native network, which adopts the bridge.
 [[nodiscard]] Result<network::Network> native_default_network(const PodEnv& env, state::Store& store);
 
-// The host's data plane, opened on first use by one operation and shared by its steps.
+// The host's data plane, opened on first use and then kept for the life of the process (one per
+// locks dir and table): closing an nf_tables socket right after a change waits for the kernel's
+// cleanup (0.3-6 ms here), and a runtime linking libpodns creates pods all day. Its sockets live
+// in the netns of the thread that first asked. Shared by threads: the plane serializes its
+// firewall calls.
 class LazyHostPlane {
  public:
   explicit LazyHostPlane(const PodEnv& env) : env_(env) {}
@@ -58,7 +62,7 @@ class LazyHostPlane {
 
  private:
   const PodEnv& env_;
-  std::unique_ptr<network::HostPlane> plane_;
+  network::HostPlane* plane_ = nullptr;
 };
 
 // After a reboot the pins, veths and the nftables table are gone while the state survives: the

@@ -161,7 +161,11 @@ Result<NetworkDetails> network_inspect(const PodEnv& env, const std::string& nam
   if (!plane) return fail_with(plane, doing);
   auto link = (*plane)->links().link(d.network.bridge);
   d.bridge_present = link && link->kind == "bridge";
-  if (auto inst = (*plane)->firewall().installed()) {
+  auto installed = [&] {
+    std::lock_guard guard((*plane)->firewall_mutex());
+    return (*plane)->firewall().installed();
+  }();
+  if (auto inst = installed) {
     d.firewall_table = inst->table;
     d.firewall_complete = inst->complete;
     d.firewall_has_network =

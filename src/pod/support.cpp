@@ -2,6 +2,8 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -142,12 +144,18 @@ Result<network::Network> native_default_network(const PodEnv& env, state::Store&
 }
 
 Result<network::HostPlane*> LazyHostPlane::get() {
-  if (!plane_) {
+  if (plane_) return plane_;
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, std::unique_ptr<network::HostPlane>> planes;
+  std::lock_guard lock(mu);
+  auto& slot = planes[{env_.paths.locks_dir(), env_.nft_table}];
+  if (!slot) {
     auto p = network::HostPlane::open(env_.paths.locks_dir(), env_.nft_table);
     if (!p) return fail_with(p, "open the host's network plane");
-    plane_ = std::make_unique<network::HostPlane>(std::move(*p));
+    slot = std::move(*p);
   }
-  return plane_.get();
+  plane_ = slot.get();
+  return plane_;
 }
 
 void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::string>* cleaned,

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,12 +40,15 @@ namespace podns::network {
 // a concurrent pod operation added after the state was read.
 class HostPlane {
  public:
-  [[nodiscard]] static Result<HostPlane> open(const std::string& locks_dir, const std::string& nft_table);
+  [[nodiscard]] static Result<std::unique_ptr<HostPlane>> open(const std::string& locks_dir,
+                                                               const std::string& nft_table);
   // For tests: a given client (a FakeClient) and firewall.
   HostPlane(std::unique_ptr<net::Client> links, fw::Firewall firewall, std::string lock_path);
 
-  net::Client& links() { return *links_; }
+  net::Client& links() { return *links_; }  // thread-safe
+  // One thread at a time: callers other than update_forwards/sync hold firewall_mutex().
   fw::Firewall& firewall() { return firewall_; }
+  std::mutex& firewall_mutex() { return fw_mu_; }
 
   // Remove then add forwards in one batch. When the table is missing (flushed, or a reboot),
   // the whole table is rebuilt from the state instead, which holds these forwards already.
@@ -56,6 +60,7 @@ class HostPlane {
  private:
   std::unique_ptr<net::Client> links_;
   fw::Firewall firewall_;
+  std::mutex fw_mu_;  // a Firewall serves one thread at a time
   std::string lock_path_;
 };
 
