@@ -52,4 +52,9 @@ void leave_session(Globals& globals);
 // Print JSON (2-space indent) or text to stdout.
 void print_line(const std::string& text);
 
+// `podns X rm A B C`: every name is tried (like `podman pod rm`); each done one is printed, every
+// failure but the first goes to stderr at once, and the first is returned at the end.
+[[nodiscard]] Status for_each_name(const std::vector<std::string>& names,
+                                   const std::function<Status(const std::string&)>& fn);
+
 }  // namespace podns::cli

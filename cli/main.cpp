@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -61,6 +62,20 @@ CLI::App& group(CLI::App& app, const std::string& name, const std::string& descr
 void print_line(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
+}
+
+Status for_each_name(const std::vector<std::string>& names, const std::function<Status(const std::string&)>& fn) {
+  std::optional<Error> first;
+  for (const auto& name : names) {
+    if (auto s = fn(name); !s) {
+      if (first) fmt::print(stderr, "podns: {}\n", s.error().message());
+      else first = s.error();
+    } else {
+      print_line(name);
+    }
+  }
+  if (first) return fail(*first);
+  return {};
 }
 
 }  // namespace podns::cli

@@ -16,17 +16,7 @@ void register_network_rm(CLI::App& app, Globals& g, Action& action) {
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
       auto env = pod_env(g);
-      std::optional<Error> first;
-      for (const auto& name : args->names) {
-        if (auto s = pod::network_remove(env, name, args->force); !s) {
-          if (first) fmt::print(stderr, "podns: {}\n", s.error().message());
-          else first = s.error();
-        } else {
-          print_line(name);
-        }
-      }
-      if (first) return fail(*first);
-      return {};
+      return for_each_name(args->names, [&](const std::string& name) { return pod::network_remove(env, name, args->force); });
     };
   });
 }

@@ -18,18 +18,7 @@ void register_pod_rm(CLI::App& app, Globals& g, Action& action) {
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
       auto env = pod_env(g);
-      // Every pod is tried; the first failure is returned after the others (like `podman pod rm`).
-      std::optional<Error> first;
-      for (const auto& name : args->names) {
-        if (auto s = pod::remove(env, name, {args->force}); !s) {
-          if (first) fmt::print(stderr, "podns: {}\n", s.error().message());
-          else first = s.error();
-        } else {
-          print_line(name);
-        }
-      }
-      if (first) return fail(*first);
-      return {};
+      return for_each_name(args->names, [&](const std::string& name) { return pod::remove(env, name, {args->force}); });
     };
   });
 }

@@ -15,12 +15,6 @@ using test::run_podns;
 using test::TempDir;
 using test::TestNetns;
 
-#define REQUIRE_NETNS_TOOLS()                  \
-  PODNS_REQUIRE_ROOT();                        \
-  PODNS_REQUIRE_TOOL("unshare", "util-linux"); \
-  PODNS_REQUIRE_TOOL("nsenter", "util-linux"); \
-  PODNS_REQUIRE_TOOL("ip", "iproute2")
-
 // A private run dir + state dir, with pods registered in the state store the way `pod create`
 // leaves them (phase ready, sandbox key set) but with network namespaces this test built itself.
 struct StatsWorld {

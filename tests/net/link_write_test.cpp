@@ -25,12 +25,6 @@ using nlohmann::json;
 using test::TempDir;
 using test::TestNetns;
 
-#define REQUIRE_NETNS_TOOLS()                        \
-  PODNS_REQUIRE_ROOT();                              \
-  PODNS_REQUIRE_TOOL("unshare", "util-linux");       \
-  PODNS_REQUIRE_TOOL("nsenter", "util-linux");       \
-  PODNS_REQUIRE_TOOL("ip", "iproute2")
-
 // A "host" netns with a client in it and a "pod" netns (fd + client) for veth peers.
 struct HostAndPod {
   TempDir dir{"netw"};

@@ -20,12 +20,6 @@ using nlohmann::json;
 using test::TempDir;
 using test::TestNetns;
 
-#define REQUIRE_NETNS_TOOLS()                        \
-  PODNS_REQUIRE_ROOT();                              \
-  PODNS_REQUIRE_TOOL("unshare", "util-linux");       \
-  PODNS_REQUIRE_TOOL("nsenter", "util-linux");       \
-  PODNS_REQUIRE_TOOL("ip", "iproute2")
-
 json ip_link_json(const TestNetns& ns, const std::string& dev, bool stats = false) {
   std::vector<std::string> args = {"link", "show", "dev", dev};
   if (stats) args.insert(args.begin(), "-s");

@@ -19,6 +19,13 @@
 
 #include "test_support.hpp"
 
+// What TestNetns needs: root, unshare/nsenter (util-linux) and ip (iproute2).
+#define REQUIRE_NETNS_TOOLS()                        \
+  PODNS_REQUIRE_ROOT();                              \
+  PODNS_REQUIRE_TOOL("unshare", "util-linux");       \
+  PODNS_REQUIRE_TOOL("nsenter", "util-linux");       \
+  PODNS_REQUIRE_TOOL("ip", "iproute2")
+
 namespace podns::test {
 
 class TestNetns {
