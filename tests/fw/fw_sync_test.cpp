@@ -16,13 +16,7 @@ using test::count_objects;
 using test::nft_json;
 using test::TableGuard;
 
-std::string tag() { return std::to_string(::getpid() % 100000); }
-
-#define REQUIRE_NFT()                       \
-  do {                                      \
-    PODNS_REQUIRE_ROOT();                   \
-    PODNS_REQUIRE_TOOL("nft", "nftables");  \
-  } while (0)
+using test::tag;
 
 TEST(Sync, BuildsTheTable) {
   REQUIRE_NFT();

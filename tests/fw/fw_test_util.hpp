@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <functional>
 #include <string>
@@ -13,7 +14,17 @@
 #include "podns/fw/firewall.hpp"
 #include "test_support.hpp"
 
+// The firewall tests need root and nft(8) (to read back what the kernel has).
+#define REQUIRE_NFT()                       \
+  do {                                      \
+    PODNS_REQUIRE_ROOT();                   \
+    PODNS_REQUIRE_TOOL("nft", "nftables");  \
+  } while (0)
+
 namespace podns::fw::test {
+
+// A short tag unique to this test process, for names of its own.
+inline std::string tag() { return std::to_string(::getpid() % 100000); }
 
 // A table name of this test alone; the table is deleted when the guard goes, even after a failed
 // assertion. Never anyone else's table, never `flush ruleset`.

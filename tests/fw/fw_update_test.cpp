@@ -21,13 +21,7 @@ namespace {
 using test::nft_json;
 using test::TableGuard;
 
-std::string tag() { return std::to_string(::getpid() % 100000); }
-
-#define REQUIRE_NFT()                       \
-  do {                                      \
-    PODNS_REQUIRE_ROOT();                   \
-    PODNS_REQUIRE_TOOL("nft", "nftables");  \
-  } while (0)
+using test::tag;
 
 std::vector<PortForward> sorted(std::vector<PortForward> v) {
   std::sort(v.begin(), v.end(), [](const PortForward& a, const PortForward& b) {
