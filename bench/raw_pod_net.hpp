@@ -167,7 +167,10 @@ inline constexpr int kPodEth0Index = 2;  // see the top of this file
 
 // One pod: netns, veth (host end `host_ifname` on the bridge, up), eth0 addressed, up, default
 // route. 0 or -errno; on failure nothing is left but what dies with the closed netns.
-inline int create_pod_network(Host& host, const char* host_ifname, const PodAddress& a, Pod& out) {
+// no_ipv6_link_local: eth0 gets no IPv6 link-local address (addr_gen_mode none, one more message
+// before link-up), as podns does on IPv4-only networks.
+inline int create_pod_network(Host& host, const char* host_ifname, const PodAddress& a, Pod& out,
+                              bool no_ipv6_link_local = false) {
   int netns = -1;
   int sock = -1;
   int err = enter_new_netns(host, netns, sock);
@@ -209,6 +212,19 @@ inline int create_pod_network(Host& host, const char* host_ifname, const PodAddr
       in_addr brd{a.addr.s_addr | htonl(0xffffffffu >> a.prefix_len)};
       mnl_attr_put(nlh, IFA_BROADCAST, 4, &brd);
     }
+    err = request(sock, nlh, seq++);
+  }
+  if (err == 0 && no_ipv6_link_local) {
+    std::memset(&b, 0, sizeof(b));
+    nlmsghdr* nlh = mnl_nlmsg_put_header(b.bytes);
+    nlh->nlmsg_type = RTM_NEWLINK;
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+    ifi->ifi_index = kPodEth0Index;
+    nlattr* af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+    nlattr* inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+    mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(nlh, inet6);
+    mnl_attr_nest_end(nlh, af);
     err = request(sock, nlh, seq++);
   }
   if (err == 0) {  // up

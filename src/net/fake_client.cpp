@@ -109,8 +109,9 @@ Result<int> FakeClient::create_veth(const VethRequest& req) {
 
 Status FakeClient::set_link(const LinkChange& change) {
   std::lock_guard lock(mu_);
-  calls_.push_back(fmt::format("set_link {} {}{}", change.index, change.up ? "up" : "down",
-                               change.arp_notify ? " arp_notify" : ""));
+  calls_.push_back(fmt::format("set_link {} {}{}{}", change.index, change.up ? "up" : "down",
+                               change.arp_notify ? " arp_notify" : "",
+                               change.no_ipv6_link_local ? " no_ipv6_link_local" : ""));
   if (set_link_error) return fail(*set_link_error);
   return check_like_real(change, detail::write_link_flags);
 }

@@ -168,17 +168,24 @@ Result<nlmsghdr*> write_link_flags(RequestBuffer& buf, const LinkChange& change)
   return nlh;
 }
 
-Result<nlmsghdr*> write_link_arp_notify(RequestBuffer& buf, const LinkChange& change) {
+Result<nlmsghdr*> write_link_conf(RequestBuffer& buf, const LinkChange& change) {
   if (auto st = check_index(change.index, "index"); !st) return fail(st.error());
   nlmsghdr* nlh = start(buf, RTM_NEWLINK, 0);
   put_ifinfomsg(nlh, change.index);  // flags and change 0: do_setlink leaves the flags alone
   nlattr* af_spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
-  nlattr* inet = mnl_attr_nest_start(nlh, AF_INET);
-  nlattr* conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
-  // The attribute type is the devconf index (1-based, as the enum is), the payload a u32.
-  mnl_attr_put_u32(nlh, IPV4_DEVCONF_ARP_NOTIFY, change.arp_notify ? 1 : 0);
-  mnl_attr_nest_end(nlh, conf);
-  mnl_attr_nest_end(nlh, inet);
+  if (change.arp_notify) {
+    nlattr* inet = mnl_attr_nest_start(nlh, AF_INET);
+    nlattr* conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+    // The attribute type is the devconf index (1-based, as the enum is), the payload a u32.
+    mnl_attr_put_u32(nlh, IPV4_DEVCONF_ARP_NOTIFY, 1);
+    mnl_attr_nest_end(nlh, conf);
+    mnl_attr_nest_end(nlh, inet);
+  }
+  if (change.no_ipv6_link_local) {
+    nlattr* inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+    mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    mnl_attr_nest_end(nlh, inet6);
+  }
   mnl_attr_nest_end(nlh, af_spec);
   return nlh;
 }
@@ -292,8 +299,9 @@ std::string describe(const VethRequest& req) {
 }
 
 std::string describe(const LinkChange& change) {
-  return fmt::format("set link {} {}{}", change.index, change.up ? "up" : "down",
-                     change.arp_notify ? " with arp_notify" : "");
+  return fmt::format("set link {} {}{}{}", change.index, change.up ? "up" : "down",
+                     change.arp_notify ? " with arp_notify" : "",
+                     change.no_ipv6_link_local ? " without an IPv6 link-local address" : "");
 }
 
 std::string describe(const AddressRequest& req) {

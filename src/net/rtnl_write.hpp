@@ -36,11 +36,12 @@ struct RequestBuffer {
 // RTM_NEWLINK on change.index setting IFF_UP (or clearing it) through ifi_flags/ifi_change.
 [[nodiscard]] Result<nlmsghdr*> write_link_flags(RequestBuffer& buf, const LinkChange& change);
 
-// RTM_NEWLINK on change.index carrying IFLA_AF_SPEC{AF_INET{IFLA_INET_CONF{ARP_NOTIFY = 1}}}
-// and no flag change. Not folded into write_link_flags: do_setlink() applies ifi_flags before
-// IFLA_AF_SPEC, so in one message the link comes up (NETDEV_UP, where the gratuitous ARP is
-// sent) while arp_notify is still off, and no announcement goes out.
-[[nodiscard]] Result<nlmsghdr*> write_link_arp_notify(RequestBuffer& buf, const LinkChange& change);
+// RTM_NEWLINK on change.index carrying IFLA_AF_SPEC with AF_INET{IFLA_INET_CONF{ARP_NOTIFY = 1}}
+// when change.arp_notify and AF_INET6{IFLA_INET6_ADDR_GEN_MODE = NONE} when
+// change.no_ipv6_link_local, and no flag change. Not folded into write_link_flags: do_setlink()
+// applies ifi_flags before IFLA_AF_SPEC, so in one message the link comes up (NETDEV_UP, where
+// the gratuitous ARP is sent and the link-local address made) before the settings apply.
+[[nodiscard]] Result<nlmsghdr*> write_link_conf(RequestBuffer& buf, const LinkChange& change);
 
 // RTM_NEWADDR, NLM_F_CREATE|NLM_F_EXCL: IFA_LOCAL and IFA_ADDRESS; IPv4 also IFA_BROADCAST
 // (`brd +`, for prefixes up to /30 as iproute2 does); IPv6 IFA_FLAGS IFA_F_NODAD when nodad.

@@ -70,6 +70,11 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       for (const auto& i : *itfs) present.insert(i.link.name);
     }
   }
+  // Rows whose effects are undone, deleted together at the end (with the pod's when all went
+  // well): a crash before that redoes idempotent steps (forwards removed again, a CNI DEL again, an
+  // absent pin), one transaction instead of one per row.
+  std::vector<int> detached;
+  std::vector<std::string> unpinned;
   if (!st.attachments.empty()) {
     std::optional<cni::Runtime> runtime;
     LazyHostPlane host(env);
@@ -87,6 +92,7 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
           continue;
         }
         kill_point("rm.detached");
+        detached.push_back(a.index);
         continue;
       }
       if (!runtime) runtime = make_runtime(env);
@@ -116,7 +122,7 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       if (interface_gone && uses_bridge_ipmasq(*net)) {
         if (auto m = remove_leaked_ipmasq(a.network, a.container_id); !m) env.warn(m.error());
       }
-      if (auto s = store.remove_attachment(name, a.index); !s) errors.push_back(s.error());
+      detached.push_back(a.index);
     }
   }
 
@@ -138,11 +144,19 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
         continue;
       }
       kill_point("rm.unpinned");
-      if (auto s = store.remove_pin(name, p.type); !s) errors.push_back(s.error());
+      unpinned.push_back(p.type);
     }
   }
 
   if (!errors.empty() && !force) {
+    auto forget = store.transaction([&]() -> Status {
+      for (int index : detached)
+        if (auto s = store.remove_attachment(name, index); !s) return s;
+      for (const auto& type : unpinned)
+        if (auto s = store.remove_pin(name, type); !s) return s;
+      return {};
+    });
+    if (!forget) errors.push_back(forget.error());
     Error first = errors.front();
     for (size_t i = 1; i < errors.size(); ++i) env.warn(errors[i]);
     return fail(first.context(fmt::format("remove pod {} (state kept; run pod rm again, or pod rm --force)", name)));

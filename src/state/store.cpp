@@ -1,6 +1,7 @@
 #include "podns/state/store.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "state/schema.hpp"
 #include "state/sqlite.hpp"
 #include "state/store_impl.hpp"
+#include "state/store_pool.hpp"
 #include "state/summary.hpp"
 
 namespace podns::state {
@@ -55,8 +57,17 @@ bool ports_conflict(const PortMapping& a, const PortMapping& b) {
 
 Store::Store(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
 Store::Store(Store&&) noexcept = default;
-Store& Store::operator=(Store&&) noexcept = default;
-Store::~Store() = default;
+Store& Store::operator=(Store&& o) noexcept {
+  if (this != &o) {
+    pool::give_back(path_, std::move(impl_));
+    impl_ = std::move(o.impl_);
+    path_ = std::move(o.path_);
+  }
+  return *this;
+}
+Store::~Store() { pool::give_back(path_, std::move(impl_)); }
+
+void Store::close_idle() { pool::close_all(); }
 
 namespace {
 
@@ -79,6 +90,12 @@ Status initialize_with_retry(sql::Db& db, std::chrono::milliseconds busy_timeout
 }  // namespace
 
 Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds busy_timeout) {
+  if (auto idle = pool::take(db_path)) {
+    sqlite3_busy_timeout(idle->db.get(), static_cast<int>(busy_timeout.count()));
+    // Another podns may have changed the schema since (one cached read when it did not); if so,
+    // the full open below migrates or refuses with the right error.
+    if (migrate(idle->db)) return Store(std::move(idle), db_path);
+  }
   auto doing = fmt::format("open state database {}", db_path);
   std::error_code ec;
   auto dir = std::filesystem::path(db_path).parent_path();
@@ -109,6 +126,11 @@ Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds 
   ::chmod(db_path.c_str(), 0600);
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
+  impl->owner_pid = ::getpid();
+  if (struct stat st {}; ::stat(db_path.c_str(), &st) == 0) {
+    impl->file_dev = st.st_dev;
+    impl->file_ino = st.st_ino;
+  }
   return Store(std::move(impl), db_path);
 }
 

@@ -3,6 +3,8 @@
 // networks, leases, IPAM cursors and metadata.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string_view>
 
 #include "podns/state/store.hpp"
@@ -13,6 +15,10 @@ namespace podns::state {
 struct Store::Impl {
   sql::Db db;
   int tx_depth = 0;  // > 0 inside Store::transaction: nested calls join it
+  // The file the connection was opened on and by whom, for reuse (store_pool.hpp).
+  dev_t file_dev = 0;
+  ino_t file_ino = 0;
+  pid_t owner_pid = 0;
 };
 
 // Prepare, bind (?1, ?2, ... in order), run to completion; return the number of rows changed.

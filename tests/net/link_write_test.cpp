@@ -318,6 +318,33 @@ TEST(LinkWrite, ArpNotifySendsAGratuitousArpAsTheLinkComesUp) {
   EXPECT_TRUE(eventually([&] { return rx() >= 1 && rx() != ~0ull; })) << "rx_packets " << rx();
 }
 
+// On an IPv4-only network the pod's eth0 gets no IPv6 link-local address, so it sends no DAD, no
+// router solicitation and no MLD report, each of which the bridge would flood to every pod.
+TEST(LinkWrite, NoIpv6LinkLocalKeepsAnIpv6LinkSilent) {
+  REQUIRE_NETNS_TOOLS();
+  HostAndPod t;
+  ASSERT_TRUE(t.ok()) << t.error;
+  ASSERT_OK(t.client->create_veth(t.veth("vethab12")));
+  auto eth0 = t.pod_client->link("eth0");
+  ASSERT_OK(eth0);
+  t.pod.sysctl("net.ipv6.conf.eth0.disable_ipv6=0");
+  auto rx = [&] {
+    auto l = t.client->link("vethab12");
+    return l && l->stats ? l->stats->rx_packets : ~0ull;
+  };
+  ASSERT_OK(t.pod_client->set_link(LinkChange{.index = eth0->index, .up = true, .no_ipv6_link_local = true}));
+  EXPECT_EQ(read_in(t.pod, "/proc/sys/net/ipv6/conf/eth0/addr_gen_mode"), "1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(read_in(t.pod, "/proc/net/if_inet6").find("fe80"), std::string::npos) << read_in(t.pod, "/proc/net/if_inet6");
+  EXPECT_EQ(rx(), 0u);
+
+  // Without it, the same link makes its link-local address (and starts talking) as it comes up.
+  ASSERT_OK(t.pod_client->set_link(LinkChange{.index = eth0->index, .up = false}));
+  t.pod.sysctl("net.ipv6.conf.eth0.addr_gen_mode=0");
+  ASSERT_OK(t.pod_client->set_link(LinkChange{.index = eth0->index, .up = true}));
+  EXPECT_TRUE(eventually([&] { return read_in(t.pod, "/proc/net/if_inet6").find("fe80") != std::string::npos; }));
+}
+
 TEST(LinkWrite, AddressesIpv4WithBroadcastAndIpv6WithoutDad) {
   REQUIRE_NETNS_TOOLS();
   HostAndPod t;

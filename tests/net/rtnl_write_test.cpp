@@ -260,7 +260,7 @@ TEST(RtnlWrite, LinkFlagsChangeOnlyIffUp) {
 
 TEST(RtnlWrite, ArpNotifyIsADevconfInTheInetAfSpecAndChangesNoFlags) {
   RequestBuffer buf;
-  auto msg = write_link_arp_notify(buf, LinkChange{.index = 2, .up = true, .arp_notify = true});
+  auto msg = write_link_conf(buf, LinkChange{.index = 2, .up = true, .arp_notify = true});
   ASSERT_OK(msg);
   EXPECT_EQ((*msg)->nlmsg_type, RTM_NEWLINK);
   EXPECT_EQ((*msg)->nlmsg_flags, 0);
@@ -277,6 +277,31 @@ TEST(RtnlWrite, ArpNotifyIsADevconfInTheInetAfSpecAndChangesNoFlags) {
   Attrs conf = nested(inet[IFLA_INET_CONF]);
   ASSERT_EQ(conf.size(), 1u);
   EXPECT_EQ(u32(conf, IPV4_DEVCONF_ARP_NOTIFY), 1u);
+}
+
+TEST(RtnlWrite, NoIpv6LinkLocalIsTheInet6AddrGenModeNoneBesideArpNotify) {
+  RequestBuffer buf;
+  auto msg = write_link_conf(buf, LinkChange{.index = 3, .up = true, .arp_notify = true, .no_ipv6_link_local = true});
+  ASSERT_OK(msg);
+  const auto& ifi = header_of<ifinfomsg>(*msg);
+  EXPECT_EQ(ifi.ifi_index, 3);
+  EXPECT_EQ(ifi.ifi_change, 0u);
+  Attrs af = nested(attrs_of(*msg, sizeof(ifinfomsg))[IFLA_AF_SPEC]);
+  ASSERT_EQ(af.size(), 2u);
+  Attrs inet6 = nested(af[AF_INET6]);
+  ASSERT_EQ(inet6.size(), 1u);
+  ASSERT_TRUE(inet6.count(IFLA_INET6_ADDR_GEN_MODE));
+  EXPECT_EQ(*static_cast<const uint8_t*>(mnl_attr_get_payload(inet6[IFLA_INET6_ADDR_GEN_MODE])), IN6_ADDR_GEN_MODE_NONE);
+
+  // Alone: only the AF_INET6 part.
+  RequestBuffer alone_buf;
+  auto alone = write_link_conf(alone_buf, LinkChange{.index = 3, .no_ipv6_link_local = true});
+  ASSERT_OK(alone);
+  Attrs alone_af = nested(attrs_of(*alone, sizeof(ifinfomsg))[IFLA_AF_SPEC]);
+  EXPECT_EQ(alone_af.size(), 1u);
+  EXPECT_TRUE(alone_af.count(AF_INET6));
+  EXPECT_EQ(describe(LinkChange{.index = 3, .no_ipv6_link_local = true}),
+            "set link 3 up without an IPv6 link-local address");
 }
 
 TEST(RtnlWrite, Ipv4AddressHasLocalAddressAndBroadcastLikeIpAddrAddBrdPlus) {

@@ -234,6 +234,45 @@ TEST(NativeNetwork, StaticIpAndMac) {
   EXPECT_OK(remove(w.env, "a"));
 }
 
+// A pod's MAC follows its address, so a neighbour that still caches the address of a removed pod
+// reaches the new holder at once without a gratuitous ARP; and on an IPv4-only network eth0 has
+// no IPv6 link-local address (no DAD, RS or MLD flooded to every pod), on a dual-stack one it has.
+TEST(NativeNetwork, MacFollowsTheAddressAndIpv4OnlyPodsHaveNoIpv6LinkLocal) {
+  REQUIRE_NATIVE();
+  PodWorld w;
+  ASSERT_OK(make_net(w, "n1", 14));
+  const int third = ::getpid() % 256;
+  const std::string ip = fmt::format("10.114.{}.77", third);
+  const std::string mac = fmt::format("02:70:0a:72:{:02x}:4d", third);
+  CreateOptions o;
+  o.name = "a";
+  o.networks = {"n1"};
+  o.ip = ip;
+  auto a = create(w.env, o);
+  ASSERT_OK(a);
+  EXPECT_EQ(a->networks[0].mac, mac);
+  auto inet6 = [](const std::string& netns) {
+    return test::run({"nsenter", "--net=" + netns, "cat", "/proc/net/if_inet6"}).out;
+  };
+  EXPECT_EQ(inet6(a->netns_path).find("eth0"), std::string::npos) << inet6(a->netns_path);
+
+  auto c = make_pod(w, "c", "n1");
+  ASSERT_OK(c);
+  ASSERT_TRUE(pings(c->netns_path, ip));  // c now caches ip -> a's MAC
+  ASSERT_OK(remove(w.env, "a"));
+  o.name = "b";
+  auto b = create(w.env, o);
+  ASSERT_OK(b);
+  EXPECT_EQ(b->networks[0].mac, mac);
+  EXPECT_TRUE(pings(c->netns_path, ip)) << "the cached neighbour entry still holds";
+
+  ASSERT_OK(make_net(w, "n6", 15, /*ipv6=*/true));
+  auto d = make_pod(w, "d", "n6");
+  ASSERT_OK(d);
+  EXPECT_NE(inet6(d->netns_path).find("eth0"), std::string::npos) << inet6(d->netns_path);
+  for (const char* n : {"b", "c", "d"}) EXPECT_OK(remove(w.env, n));
+}
+
 TEST(NativeNetwork, HostPortTakenByAnotherPodChangesNothing) {
   REQUIRE_NATIVE();
   PodWorld w;

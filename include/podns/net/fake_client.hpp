@@ -44,7 +44,7 @@ class FakeClient final : public Client {
   // Every call in order: "links", "link eth0", "addresses 2", "routes 10 254" (family, table),
   //   "create_bridge br0 mtu=1500"
   //   "create_veth vethab12 eth0 master=3 mtu=1500" (+ " mac=02:..." when set, " down" when !host_up)
-  //   "set_link 5 up" / "set_link 5 down" (+ " arp_notify")
+  //   "set_link 5 up" / "set_link 5 down" (+ " arp_notify", " no_ipv6_link_local")
   //   "add_address 5 10.89.0.5/24", "add_address 5 fd00::5/64 nodad" (nodad shown for IPv6 only)
   //   "add_route 0.0.0.0/0 via 10.89.0.1", "add_route 10.89.0.0/24 oif=5 mtu=1400"
   //     (the default route as 0.0.0.0/0 or ::/0; oif= and mtu= when not 0)

@@ -40,16 +40,21 @@ struct VethRequest {
   bool hairpin = false;
 };
 
-// Bring a link up (or down) and optionally turn on arp_notify for it through rtnetlink
-// (IFLA_AF_SPEC / IFLA_INET_CONF), so a pod's eth0 announces itself with a gratuitous ARP as it
-// comes up, without a sysctl write from inside the pod's netns. The ARP carries the link's IPv4
-// addresses at that moment: add them first. arp_notify costs a second RTM_NEWLINK, sent before
-// the one that changes IFF_UP: the kernel applies IFLA_AF_SPEC after the flags of the same
-// message, so in one message the link would come up before arp_notify is on, silently.
+// Bring a link up (or down), optionally configuring it first through rtnetlink (IFLA_AF_SPEC),
+// without a sysctl write from inside the pod's netns:
+// - arp_notify: the link announces itself with a gratuitous ARP as it comes up; the ARP carries
+//   the link's IPv4 addresses at that moment, so add them first;
+// - no_ipv6_link_local: no IPv6 link-local address (IFLA_INET6_ADDR_GEN_MODE none), and so no
+//   duplicate address detection, router solicitation or MLD report from the link: on an
+//   IPv4-only bridge each of those is flooded to every port, and is work for every other pod.
+// Either costs a second RTM_NEWLINK (in the same send), before the one that changes IFF_UP: the
+// kernel applies IFLA_AF_SPEC after the flags of the same message, so in one message the link
+// would come up first, silently.
 struct LinkChange {
   int index = 0;
   bool up = true;
-  bool arp_notify = false;  // IPV4_DEVCONF_ARP_NOTIFY = 1; false leaves the setting as it is
+  bool arp_notify = false;          // IPV4_DEVCONF_ARP_NOTIFY = 1; false leaves the setting as it is
+  bool no_ipv6_link_local = false;  // IN6_ADDR_GEN_MODE_NONE; false leaves the mode as it is
 };
 
 // An address on a link. NODAD by default: a pod's IPv6 address is usable at once instead of

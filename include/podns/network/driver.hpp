@@ -5,8 +5,9 @@
 // final name and the host end already a port of the bridge and up; the pod end's addresses, link
 // up (with arp_notify, so the new MAC of a reused address is announced at once) and default route
 // go through one rtnetlink socket opened inside the pod's netns; published ports become map
-// elements of podns's nftables table in one batch. detach: the elements go (one batch) and the
-// leases with the attachment row; the veth is NOT deleted: it dies with the pod's netns when the
+// elements of podns's nftables table in one batch. detach: the elements go (one batch); the
+// attachment row and its leases are the caller's to delete (pod rm deletes them with the pod's
+// rows, in one transaction); the veth is NOT deleted: it dies with the pod's netns when the
 // pins go, and the kernel frees devices of dying namespaces in one batch, so nobody waits for a
 // per-device RCU grace period.
 #pragma once
@@ -90,7 +91,8 @@ struct AttachHooks {
                                                      const AttachRequest& req, const AttachHooks& hooks = {});
 
 // Undo an attachment made by attach(), in whatever state a crash left it: remove its port
-// forwards (missing ones and a missing table are fine), then its row and leases. Idempotent.
+// forwards (missing ones and a missing table are fine). Idempotent. The row and its leases stay
+// for the caller to delete (ON DELETE CASCADE takes the leases with the row).
 [[nodiscard]] Status detach(state::Store& store, HostPlane& host, const state::AttachmentRecord& a,
                             std::span<const state::PortMapping> ports);
 

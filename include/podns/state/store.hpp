@@ -147,6 +147,11 @@ class Store {
   [[nodiscard]] static Result<Store> open(const std::string& db_path,
                                           std::chrono::milliseconds busy_timeout = std::chrono::seconds(30));
 
+  // A Store going out of scope keeps its connection for the next open() of the same file in this
+  // process (warm page cache, no schema check); close_idle() closes those kept connections, for a
+  // caller that counts its fds or is about to remove the state directory.
+  static void close_idle();
+
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   ~Store();
