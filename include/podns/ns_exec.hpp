@@ -1,9 +1,10 @@
 // Run a command inside pinned namespaces, the way `ip netns exec NAME CMD` does, and return its
-// exit status. A forked child (single-threaded, so it may join any type) joins the namespaces in
+// exit status. A cloned child (single-threaded, so it may join any type) joins the namespaces in
 // the table's join order; for a network namespace it then takes a new mount namespace (a slave
 // of ours), mounts a fresh /sys (the sysfs of that netns) and bind-mounts /etc/netns/NAME/* over
 // /etc/*, exactly as iproute2 does; with a pid namespace it forks once more so the command really
-// is inside it. The caller is never moved.
+// is inside it. The caller is never moved. The command gets only fds 0-2 and default signals
+// (the child-process builder, src/sys/child.hpp).
 #pragma once
 
 #include <string>

@@ -14,7 +14,10 @@
 //   4. create the remaining new namespaces (owned by the user namespace of step 2);
 //   5. with a pid or time namespace, fork once more (CLONE_PARENT, so the caller reaps it): those
 //      apply to children only, and the process really is inside them;
-//   6. set up fds and cwd, exec. Any failure is reported to the parent as an error naming the step.
+//   6. set up fds (every fd not passed is closed), cwd, exec. Any failure is reported to the parent
+//      as an error naming the step.
+// The common steps (signal dispositions and mask reset first, ids through raw syscalls, fds, cwd,
+// exec) are the child-process builder's, src/sys/child.hpp.
 #pragma once
 
 #include <sys/types.h>
@@ -48,7 +51,8 @@ struct SpawnRequest {
   // nullopt: inherit the caller's environment.
   std::optional<std::vector<std::string>> env;
   // Descriptors to pass. 0, 1 and 2 are inherited unless mapped; every other descriptor of the
-  // caller is close-on-exec and does not reach the process.
+  // caller is closed in the child (close_range), close-on-exec or not, and does not reach the
+  // process. The process starts with no signal blocked and every disposition at its default.
   std::vector<FdMapping> fds;
   // At most one entry per type.
   std::vector<NamespaceRequest> namespaces;

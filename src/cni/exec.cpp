@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +16,8 @@
 
 #include "podns/cni/invoke.hpp"
 #include "podns/fd.hpp"
+#include "podns/process.hpp"
+#include "sys/child.hpp"
 
 namespace podns::cni {
 namespace {
@@ -67,13 +68,6 @@ Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
   return std::pair{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 }  // namespace
 
 Result<ExecOutput> ProcessExec::run(const ExecRequest& req) {
@@ -87,42 +81,29 @@ Result<ExecOutput> ProcessExec::run(const ExecRequest& req) {
   auto err_pipe = make_pipe();
   if (!err_pipe) return std::unexpected(err_pipe.error());
 
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_adddup2(&fa, in_child.get(), 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe->second.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe->second.get(), 2);
-  // Own process group (so the deadline can kill the plugin and everything it started), empty signal
-  // mask and default dispositions whatever the embedding program did to its own.
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<std::string> argv_s = {req.path};
-  auto argv = c_strings(argv_s);
-  auto envp = c_strings(req.env);
-  pid_t pid = -1;
-  int rc = 0;
+  // Through the child-process builder: its own process group (so the deadline can kill the
+  // plugin and everything it started), empty signal mask and default dispositions whatever the
+  // embedding program did to its own, and nothing of ours open but stdin/stdout/stderr.
+  sys::ChildSpec spec;
+  spec.argv = {req.path};
+  spec.env = req.env;
+  spec.fds = {{in_child.get(), 0}, {out_pipe->second.get(), 1}, {err_pipe->second.get(), 2}};
+  spec.session = sys::ChildSession::new_process_group;
+  sys::ChildPlan plan(std::move(spec));
+  Result<ChildProcess> started = fail(Errc::invalid_argument, "exec " + req.path);
   for (int attempt = 0; attempt < kSpawnAttempts; ++attempt) {
-    rc = ::posix_spawn(&pid, req.path.c_str(), &fa, &attr, argv.data(), envp.data());
+    started = sys::start_child(plan);
     // ETXTBSY: the binary is open for writing (being installed or upgraded right now). libcni
     // retries too; a short backoff is enough for an installer's rename to land.
-    if (rc != ETXTBSY) break;
+    if (started || !started.error().is(std::errc::text_file_busy)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
   }
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return fail_errno(rc, "exec " + req.path);
-
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  // pidfd_open cannot fail for our own unreaped child except on kernels < 5.3; then we poll pipes
-  // only and rely on EOF.
+  if (!started) return fail(started.error());
+  // The group id is the child's pid; Child kills the group and reaps through the pid while it is
+  // unreaped (so the pid is stable), keeping its own copy of the pidfd for poll.
+  pid_t pid = started->pid();
+  UniqueFd pidfd(started->pidfd() ? ::fcntl(started->pidfd().get(), F_DUPFD_CLOEXEC, 3) : -1);
+  (void)started->detach();
   Child child(pid, std::move(pidfd));
   in_child.reset();
   out_pipe->second.reset();

@@ -1,8 +1,6 @@
 // Writing a child's setgroups/uid_map/gid_map: directly as root, through newuidmap/newgidmap (the
 // setuid helpers of Debian's uidmap package) as an unprivileged user.
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -11,8 +9,7 @@
 #include <fmt/format.h>
 
 #include "podns/idmap.hpp"
-
-extern char** environ;
+#include "sys/child.hpp"
 
 namespace podns {
 namespace {
@@ -29,31 +26,27 @@ Status write_proc_file(FdView proc_dir, pid_t pid, const char* name, const std::
 }
 
 // Run newuidmap/newgidmap PID C H S [C H S]... and turn a failure into an error carrying its
-// stderr. posix_spawn is safe from a multi-threaded process (vfork semantics, no atfork handlers).
+// stderr. Started through the child-process builder: nothing of ours but stdout/stderr reaches a
+// setuid-root tool.
 Status run_idmap_tool(const char* tool, pid_t pid, const IdMap& map) {
-  std::vector<std::string> args{tool, std::to_string(pid)};
-  for (const auto& r : map) {
-    args.push_back(std::to_string(r.container_id));
-    args.push_back(std::to_string(r.host_id));
-    args.push_back(std::to_string(r.size));
-  }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno(fmt::format("{}: pipe", tool));
   UniqueFd rd(p[0]), wr(p[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
-  pid_t child = -1;
-  int err = posix_spawnp(&child, tool, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
+  sys::ChildSpec spec;
+  spec.argv = {tool, std::to_string(pid)};
+  for (const auto& r : map) {
+    spec.argv.push_back(std::to_string(r.container_id));
+    spec.argv.push_back(std::to_string(r.host_id));
+    spec.argv.push_back(std::to_string(r.size));
+  }
+  spec.exec_paths = sys::path_candidates(tool);
+  spec.fds = {{wr.get(), 1}, {wr.get(), 2}};
+  sys::ChildPlan plan(std::move(spec));
+  auto child = sys::start_child(plan);
   wr.reset();
-  if (err == ENOENT)
+  if (!child && child.error().is(std::errc::no_such_file_or_directory))
     return fail(Errc::unsupported, fmt::format("{} not found (install Debian package uidmap)", tool));
-  if (err != 0) return fail_errno(err, fmt::format("run {}", tool));
+  if (!child) return fail_with(child, fmt::format("run {}", tool));
   std::string out;
   char buf[512];
   for (;;) {
@@ -61,9 +54,8 @@ Status run_idmap_tool(const char* tool, pid_t pid, const IdMap& map) {
     if (n > 0) out.append(buf, static_cast<std::size_t>(n));
     else if (n == 0 || errno != EINTR) break;
   }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  auto code = child->wait();
+  if (code && *code == 0) return {};
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return fail(Errc::plugin_failed, fmt::format("{} {} {}: {}", tool, pid, format_idmap(map),
                                                out.empty() ? "failed" : out));

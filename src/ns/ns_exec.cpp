@@ -16,31 +16,32 @@
 #include <fmt/format.h>
 
 #include "podns/pin.hpp"
+#include "podns/process.hpp"
+#include "sys/child.hpp"
+#include "sys/clone_raw.hpp"
 
 namespace podns {
 namespace {
 
-// What the child reports over the error pipe when a step fails (exec success closes it: EOF).
-struct ChildFailure {
-  int step;
-  int err;
-};
-enum Step { kSetns = 1, kUnshareMnt, kSlaveRoot, kUmountSys, kMountSys, kFork, kExec };
+// This file's own steps between the builder's (sys/child.hpp), reported the same way.
+enum Step : int32_t { kSlaveRoot = sys::kSiteStep, kUmountSys, kMountSys, kFork };
 
-std::string step_name(int step, int index, const NsExecRequest& req) {
-  switch (step) {
-    case kSetns:
-      return index >= 0 && index < static_cast<int>(req.namespaces.size())
-                 ? fmt::format("enter {} namespace", to_string(req.namespaces[index].type()))
+// `order`: the request's namespaces in join order (the plan's joins, by index).
+std::string step_name(const sys::ChildFailure& f, const std::vector<int>& order, const NsExecRequest& req,
+                      const sys::ChildPlan& plan) {
+  switch (f.step) {
+    case sys::kStepSetns:
+      return f.index >= 0 && static_cast<size_t>(f.index) < order.size()
+                 ? fmt::format("enter {} namespace", to_string(req.namespaces[order[f.index]].type()))
                  : "enter namespace";
-    case kUnshareMnt: return "unshare mount namespace";
+    case sys::kStepUnshare: return "unshare mount namespace";
     case kSlaveRoot: return "make / a slave mount";
     case kUmountSys: return "unmount /sys";
     case kMountSys: return "mount sysfs on /sys";
     case kFork: return "fork into the pid namespace";
-    case kExec: return "exec " + req.argv[0];
+    case sys::kStepExec: return "exec " + req.argv[0];
   }
-  return "exec";
+  return plan.describe(f);
 }
 
 struct Bind {
@@ -66,11 +67,7 @@ std::vector<Bind> etc_binds(const NsExecRequest& req) {
   return out;
 }
 
-[[noreturn]] void child_fail(int fd, int step, int index, int err) {
-  ChildFailure f{step * 100 + index, err};  // index: which namespace, for setns
-  (void)!::write(fd, &f, sizeof f);
-  _exit(127);
-}
+[[noreturn]] void child_fail(int fd, int32_t step, int err) { sys::child_report_and_exit(fd, {step, 0, err}); }
 
 int wait_status(pid_t pid) {
   int status = 0;
@@ -104,52 +101,66 @@ Result<int> exec_in_namespaces(const NsExecRequest& req) {
     if (::statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY)) sys_flags |= MS_RDONLY;
   }
   std::string sysfs_source = req.netns_name.empty() ? "sysfs" : req.netns_name;
-  std::vector<char*> argv;
-  for (const auto& a : req.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
+  // Everything the child touches is built before the clone: the builder joins (in table order),
+  // unshares the mount namespace for a netns, resets signals, closes stray fds and execs.
+  sys::ChildSpec cs;
+  cs.argv = req.argv;
+  cs.exec_paths = sys::path_candidates(req.argv[0]);
+  for (int i : order) cs.joins.push_back({req.namespaces[i].fd().get(), req.namespaces[i].info().clone_flag});
+  if (has_net) cs.unshare_flags = CLONE_NEWNS;
+  sys::ChildPlan plan(std::move(cs));
+  if (auto s = plan.check(); !s) return fail_with(s, "exec");
 
+  struct Args {
+    const sys::ChildPlan* plan;
+    int report;
+    bool has_net, has_pid;
+    const std::vector<Bind>* binds;
+    const char* sysfs_source;
+    unsigned long sys_flags;
+  };
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) < 0) return fail_errno("exec: pipe");
   UniqueFd err_r(pipefd[0]), err_w(pipefd[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return fail_errno("exec: fork");
-  if (pid == 0) {
-    // Single-threaded from here: only async-signal-safe calls.
-    int w = err_w.get();
-    for (int i : order) {
-      const Namespace& ns = req.namespaces[i];
-      if (::setns(ns.fd().get(), ns.info().clone_flag) < 0) child_fail(w, kSetns, i, errno);
-    }
-    if (has_net) {
-      if (::unshare(CLONE_NEWNS) < 0) child_fail(w, kUnshareMnt, 0, errno);
+  Args args{&plan, err_w.get(), has_net, has_pid, &binds, sysfs_source.c_str(), sys_flags};
+  auto child_main = [](void* arg) -> int {
+    // A copy of a possibly multi-threaded caller: only async-signal-safe calls.
+    const Args& a = *static_cast<const Args*>(arg);
+    int w = a.report;
+    sys::ChildFailure f;
+    if (!a.plan->reset_signals(f) || !a.plan->enter(f)) sys::child_report_and_exit(w, f);
+    if (a.has_net) {
       // Our mounts must not leak back to the host; host mounts still reach us.
-      if (::mount("", "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) child_fail(w, kSlaveRoot, 0, errno);
-      if (::umount2("/sys", MNT_DETACH) < 0 && errno != EINVAL) child_fail(w, kUmountSys, 0, errno);
-      if (::mount(sysfs_source.c_str(), "/sys", "sysfs", sys_flags, nullptr) < 0) child_fail(w, kMountSys, 0, errno);
-      for (const auto& b : binds)
+      if (::mount("", "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) child_fail(w, kSlaveRoot, errno);
+      if (::umount2("/sys", MNT_DETACH) < 0 && errno != EINVAL) child_fail(w, kUmountSys, errno);
+      if (::mount(a.sysfs_source, "/sys", "sysfs", a.sys_flags, nullptr) < 0) child_fail(w, kMountSys, errno);
+      for (const auto& b : *a.binds)
         if (::mount(b.src.c_str(), b.dst.c_str(), nullptr, MS_BIND, nullptr) < 0)
           (void)!::write(STDERR_FILENO, b.warning.data(), b.warning.size());
     }
-    if (has_pid) {
+    if (a.has_pid) {
       // setns(pid) applies to children: fork once more; this process forwards the exit status.
-      pid_t inner = ::fork();
-      if (inner < 0) child_fail(w, kFork, 0, errno);
+      long inner = sys::raw_clone(0, false);
+      if (inner < 0) child_fail(w, kFork, errno);
       if (inner > 0) {
         ::close(w);
-        _exit(wait_status(inner));
+        ::_exit(wait_status(static_cast<pid_t>(inner)));
       }
     }
-    ::execvp(argv[0], argv.data());
-    child_fail(w, kExec, 0, errno);
-  }
+    if (a.plan->set_ids(f) && a.plan->arrange_fds(f, w)) a.plan->exec(f);
+    sys::child_report_and_exit(w, f);
+  };
+  auto child = clone_process(CloneOptions{}, child_main, &args);
+  if (!child) return fail_with(child, "exec");
   err_w.reset();
-  ChildFailure f{};
+  sys::ChildFailure f{};
   ssize_t n;
   do n = ::read(err_r.get(), &f, sizeof f);
   while (n < 0 && errno == EINTR);
-  int code = wait_status(pid);
-  if (n == sizeof f) return fail_errno(f.err, step_name(f.step / 100, f.step % 100, req));
-  return code;
+  auto code = child->wait();
+  if (n == sizeof f) return fail_errno(f.err, step_name(f, order, req, plan));
+  if (!code) return fail_with(code, "exec " + req.argv[0]);
+  return *code;
 }
 
 Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv) {

@@ -17,33 +17,60 @@
 
 #include <fmt/format.h>
 
+#include "podns/process.hpp"
+#include "sys/clone_raw.hpp"
 #include "sys/pidfd.hpp"
 
 namespace podns::detail {
 namespace {
 
-// Only async-signal-safe calls below: the caller may be multi-threaded.
-[[noreturn]] void holder_main(int alive_fd) {
-  // Keep nothing of the parent's open: a held stdout pipe would make the caller's caller wait.
-  if (alive_fd > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(alive_fd - 1), 0u);
-  ::syscall(SYS_close_range, static_cast<unsigned>(alive_fd + 1), ~0u, 0u);
-  int null = ::open("/dev/null", O_RDWR);
-  if (null >= 0) {
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    if (null > 2) ::close(null);
-  }
-  ::setsid();
-  ::prctl(PR_SET_NAME, kPidnsHolderComm, 0, 0, 0);
-  // Named and ready: stop_pidns_holder finds holders by that name, so the creator waits for it.
-  char ready = 1;
-  (void)!::write(alive_fd, &ready, 1);
-  // As init of its namespace only SIGKILL (from an ancestor namespace) ends it.
-  for (;;) ::pause();
+constexpr int kAliveFd = 3;
+
+enum HolderExit { kHolderOk = 0, kHolderFork = 1, kHolderReport = 2, kHolderUnshare = 10 };
+
+struct StartArgs {
+  const sys::ChildPlan* holder;
+  int report;
+};
+
+// The intermediate: unshare, fork the init, report its PID, exit so the init gets reparented.
+// Async-signal-safe (the caller may be multi-threaded).
+int intermediate_main(void* arg) {
+  auto* a = static_cast<StartArgs*>(arg);
+  if (::unshare(CLONE_NEWPID) < 0) return kHolderUnshare + errno % 100;
+  long init = sys::raw_clone(0, false);
+  if (init < 0) return kHolderFork;
+  if (init == 0) holder_main(*a->holder);
+  pid_t pid = static_cast<pid_t>(init);
+  ssize_t n = ::write(a->report, &pid, sizeof pid);
+  return n == sizeof pid ? kHolderOk : kHolderReport;
 }
 
 }  // namespace
+
+sys::ChildSpec holder_spec(int null_fd, int alive_fd) {
+  sys::ChildSpec spec;
+  // Keep nothing of the parent's open: a held stdout pipe would make the caller's caller wait.
+  spec.fds = {{null_fd, 0}, {null_fd, 1}, {null_fd, 2}};
+  if (alive_fd >= 0) spec.fds.push_back({alive_fd, kAliveFd});
+  spec.session = sys::ChildSession::new_session;
+  spec.cwd.assign(1, '/');  // not a mount point kept busy by the holder
+  return spec;
+}
+
+void holder_main(const sys::ChildPlan& plan) noexcept {
+  sys::ChildFailure f;
+  int keep = -1;
+  if (!plan.reset_signals(f) || !plan.enter(f) || !plan.arrange_fds(f, keep)) ::_exit(127);
+  ::prctl(PR_SET_NAME, kPidnsHolderComm, 0, 0, 0);
+  // Named and ready: stop_pidns_holder finds holders by that name, so the creator waits for it.
+  if (plan.spec().fds.size() > 3) {
+    char ready = 1;
+    (void)!::write(kAliveFd, &ready, 1);
+  }
+  // As init of its namespace only SIGKILL (from an ancestor namespace) ends it.
+  for (;;) ::pause();
+}
 
 Result<PidnsHolder> start_pidns_holder() {
   // report: the intermediate writes the holder's PID. alive: the holder keeps the write end open
@@ -56,28 +83,23 @@ Result<PidnsHolder> start_pidns_holder() {
     return fail_errno("start pid namespace init: pipe");
   }
   UniqueFd report_r(report[0]), report_w(report[1]), alive_r(alive[0]), alive_w(alive[1]);
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null) return fail_errno("start pid namespace init: open /dev/null");
+  sys::ChildPlan holder(holder_spec(null.get(), alive_w.get()));
 
-  pid_t mid = ::fork();
-  if (mid < 0) return fail_errno("start pid namespace init: fork");
-  if (mid == 0) {
-    // The intermediate: unshare, fork the init, report its PID, exit so it gets reparented.
-    if (::unshare(CLONE_NEWPID) < 0) _exit(10 + errno % 100);
-    pid_t init = ::fork();
-    if (init < 0) _exit(1);
-    if (init == 0) holder_main(alive[1]);
-    ssize_t n = ::write(report[1], &init, sizeof init);
-    _exit(n == sizeof init ? 0 : 2);
-  }
+  StartArgs args{&holder, report_w.get()};
+  auto mid = clone_process(CloneOptions{}, intermediate_main, &args);
+  if (!mid) return fail_with(mid, "start pid namespace init");
   report_w.reset();
   alive_w.reset();
   pid_t init = -1;
-  ssize_t n = ::read(report_r.get(), &init, sizeof init);
-  int status = 0;
-  while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
-  }
+  ssize_t n;
+  do n = ::read(report_r.get(), &init, sizeof init);
+  while (n < 0 && errno == EINTR);
+  auto status = mid->wait();
   if (n != sizeof init || init <= 0) {
-    if (WIFEXITED(status) && WEXITSTATUS(status) >= 10)
-      return fail_errno(WEXITSTATUS(status) - 10, "start pid namespace init: unshare CLONE_NEWPID");
+    if (status && *status >= kHolderUnshare && *status < 128)
+      return fail_errno(*status - kHolderUnshare, "start pid namespace init: unshare CLONE_NEWPID");
     return fail(Errc::plugin_failed, "start pid namespace init: the helper failed");
   }
   PidnsHolder h;

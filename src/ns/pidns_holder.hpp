@@ -8,6 +8,7 @@
 #include "podns/error.hpp"
 #include "podns/fd.hpp"
 #include "podns/namespace.hpp"
+#include "sys/child.hpp"
 
 namespace podns::detail {
 
@@ -17,6 +18,14 @@ struct PidnsHolder {
   pid_t pid = -1;  // in our pid namespace
   UniqueFd pidfd;  // verified to be the holder (it was alive when taken)
 };
+
+// The holder's plan (sys/child.hpp): /dev/null (`null_fd`, open in the parent) on 0, 1 and 2,
+// `alive_fd` as fd 3 when >= 0, a session of its own, nothing else open.
+sys::ChildSpec holder_spec(int null_fd, int alive_fd);
+
+// Child side of a holder: run its plan, take the holder's name, write one byte to fd 3 (when the
+// plan passes one: a holder found by name is ready) and sleep until SIGKILL. Async-signal-safe.
+[[noreturn]] void holder_main(const sys::ChildPlan& plan) noexcept;
 
 // Start the init of a new pid namespace. The namespace is /proc/<pid>/ns/pid.
 [[nodiscard]] Result<PidnsHolder> start_pidns_holder();

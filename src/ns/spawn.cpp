@@ -1,39 +1,19 @@
 // spawn(): turn a SpawnRequest into a helper plan (namespaces opened and type-checked up front,
-// PATH resolved, all in the parent) and run it; plus the ownership check runtimes trip over.
+// PATH resolved, all in the parent; sys/child.hpp does the common steps) and run it; plus the ownership check runtimes trip over.
 #include "podns/spawn.hpp"
 
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 
 #include <fmt/format.h>
 
 #include "ns/spawn_helper.hpp"
 #include "podns/namespace.hpp"
+#include "sys/child.hpp"
 
 namespace podns {
-namespace {
-
-std::vector<std::string> exec_candidates(const std::string& prog) {
-  if (prog.find('/') != std::string::npos) return {prog};
-  const char* path = std::getenv("PATH");
-  std::string p = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= p.size()) {
-    auto colon = p.find(':', start);
-    std::string dir = p.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    out.push_back((dir.empty() ? std::string(".") : dir) + "/" + prog);
-    if (colon == std::string::npos) break;
-    start = colon + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<ChildProcess> spawn(const SpawnRequest& req) {
   if (req.argv.empty() || req.argv[0].empty()) return fail(Errc::invalid_argument, "spawn: no command");
   detail::HelperSpec spec;
@@ -79,7 +59,7 @@ Result<ChildProcess> spawn(const SpawnRequest& req) {
     spec.fresh_sysfs = true;
   }
   spec.argv = req.argv;
-  spec.exec_candidates = exec_candidates(req.argv[0]);
+  spec.exec_candidates = sys::path_candidates(req.argv[0]);
   spec.env = req.env;
   spec.fds = req.fds;
   for (const auto& f : spec.fds)

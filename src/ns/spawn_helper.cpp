@@ -18,16 +18,14 @@
 #include <fmt/format.h>
 
 #include "ns/pidns_holder.hpp"
+#include "sys/child.hpp"
 #include "sys/clone_raw.hpp"
-
-extern char** environ;
 
 namespace podns::detail {
 namespace {
 
 enum MsgKind : int32_t { kNeedMaps = 1, kReady, kError, kGrandchild };
 enum Stage : int32_t {
-  kStageRelocate,
   kStageJoin,
   kStageCreateUser,
   kStageMapsWait,
@@ -44,6 +42,8 @@ enum Stage : int32_t {
   kStageFds,
   kStageCwd,
   kStageExec,
+  kStageSignals,
+  kStageChild,  // another builder step (sys/child.hpp): Msg::pid carries its index
 };
 
 struct Msg {
@@ -68,10 +68,11 @@ struct ChildSysctl {
   size_t len;
 };
 
-// Plain data for the child, pointing into storage the parent keeps alive until the clone.
-struct ChildPlan {
+// Plain data for the child, pointing into storage the parent keeps alive until the clone. The
+// common steps (signals, ids, fds, cwd, exec) are the builder's (sys/child.hpp); the namespace
+// handshake between them is this helper's own.
+struct HelperPlan {
   int sock;
-  int fd_floor;  // relocate our own fds above every target fd
   ChildJoin joins[8];
   int njoins;
   bool join_user;
@@ -80,18 +81,11 @@ struct ChildPlan {
   const char* mnt_private_dir;
   bool pid_holder;
   bool fresh_sysfs;
-  bool become_root;
   const ChildSysctl* sysctls;
   int nsysctls;
   bool pause;
-  char* const* argv;
-  char* const* envp;
-  const char* const* candidates;
-  int ncandidates;
-  const FdMapping* fds;
-  int* fd_tmp;
-  int nfds;
-  const char* cwd;
+  const sys::ChildPlan* child;   // ids (become root), fds, cwd, exec
+  const sys::ChildPlan* holder;  // pause mode with a new pid namespace: the holder init's plan
   bool fork_last;
   bool force_fallback;
 };
@@ -102,13 +96,13 @@ void child_send(int sock, const Msg& m) {
   while (::send(sock, &m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
 }
 
-[[noreturn]] void child_fail(const ChildPlan& p, int stage, int index, int err) {
+[[noreturn]] void child_fail(const HelperPlan& p, int stage, int index, int err) {
   child_send(p.sock, Msg{kError, stage, index, err, 0});
   ::_exit(127);
 }
 
 // Wait for the parent's go-ahead; EOF means the parent gave up (or died): leave quietly.
-void child_wait_ack(const ChildPlan& p) {
+void child_wait_ack(const HelperPlan& p) {
   char c;
   for (;;) {
     ssize_t n = ::recv(p.sock, &c, 1, 0);
@@ -118,7 +112,7 @@ void child_wait_ack(const ChildPlan& p) {
   }
 }
 
-int join_pass(ChildPlan& p, bool user_pass, bool last_pass) {
+int join_pass(HelperPlan& p, bool user_pass, bool last_pass) {
   for (int i = 0; i < p.njoins; ++i) {
     ChildJoin& j = p.joins[i];
     if (j.done || j.user != user_pass) continue;
@@ -131,12 +125,26 @@ int join_pass(ChildPlan& p, bool user_pass, bool last_pass) {
   return 0;
 }
 
+// A builder step failed: the stages this helper always named keep their words.
+[[noreturn]] void child_fail_step(const HelperPlan& p, const sys::ChildFailure& f) {
+  switch (f.step) {
+    case sys::kStepSignals: child_fail(p, kStageSignals, 0, f.err);
+    case sys::kStepSetgroups: child_fail(p, kStageSetgroups, 0, f.err);
+    case sys::kStepSetgid: child_fail(p, kStageSetgid, 0, f.err);
+    case sys::kStepSetuid: child_fail(p, kStageSetuid, 0, f.err);
+    case sys::kStepFds: child_fail(p, kStageFds, f.index, f.err);
+    case sys::kStepChdir: child_fail(p, kStageCwd, 0, f.err);
+    case sys::kStepExec: child_fail(p, kStageExec, 0, f.err);
+    default:
+      child_send(p.sock, Msg{kError, kStageChild, f.step, f.err, f.index});
+      ::_exit(127);
+  }
+}
+
 int child_main(void* arg) {
-  ChildPlan& p = *static_cast<ChildPlan*>(arg);
-  // Our socket must survive the fd shuffle of step 6: move it above every target fd.
-  int hi = ::fcntl(p.sock, F_DUPFD_CLOEXEC, p.fd_floor);
-  if (hi < 0) child_fail(p, kStageRelocate, 0, errno);
-  p.sock = hi;
+  HelperPlan& p = *static_cast<HelperPlan*>(arg);
+  sys::ChildFailure f;
+  if (!p.child->reset_signals(f)) child_fail_step(p, f);
   if (p.mnt_private_dir && ::chdir(p.mnt_private_dir) < 0) child_fail(p, kStageMountPrivate, 0, errno);
   // 1. Namespaces by path, except user; with a user namespace to join, EPERM is retried after it.
   join_pass(p, false, !p.join_user);
@@ -149,13 +157,8 @@ int child_main(void* arg) {
     child_send(p.sock, Msg{kNeedMaps, 0, 0, 0, 0});
     child_wait_ack(p);
   }
-  if ((p.join_user || p.create_user) && p.become_root) {
-    // Without setgroups allowed this fails with EPERM; the supplementary groups are then the
-    // overflow gid anyway, as with nsenter.
-    if (::setgroups(0, nullptr) < 0 && errno != EPERM) child_fail(p, kStageSetgroups, 0, errno);
-    if (::setresgid(0, 0, 0) < 0) child_fail(p, kStageSetgid, 0, errno);
-    if (::setresuid(0, 0, 0) < 0) child_fail(p, kStageSetuid, 0, errno);
-  }
+  // Become root in the user namespace (the plan has ids only when asked to and there is one).
+  if (!p.child->set_ids(f)) child_fail_step(p, f);
   // 4. New namespaces, owned by the user namespace we are in now.
   if (p.create_flags && ::unshare(p.create_flags) < 0) child_fail(p, kStageUnshare, 0, errno);
   // unshare(CLONE_NEWNS) moved our cwd (the pin dir, entered before the user namespace existed)
@@ -195,18 +198,7 @@ int child_main(void* arg) {
       // our child, not the caller's, so nobody is left with a zombie when we are killed.
       long h = sys::raw_clone(0, p.force_fallback);
       if (h < 0) child_fail(p, kStagePidHolder, 0, errno);
-      if (h == 0) {
-        ::syscall(SYS_close_range, 0u, ~0u, 0u);
-        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-          ::dup2(null, 0);
-          ::dup2(null, 1);
-          ::dup2(null, 2);
-        }
-        ::setsid();
-        ::prctl(PR_SET_NAME, kPidnsHolderComm, 0, 0, 0);
-        for (;;) ::pause();
-      }
+      if (h == 0) holder_main(*p.holder);
       holder = static_cast<int32_t>(h);
     }
     child_send(p.sock, Msg{kReady, 0, 0, 0, holder});
@@ -224,29 +216,18 @@ int child_main(void* arg) {
       ::_exit(0);
     }
   }
-  // 6. fds: first out of the way (sources may collide with targets), then into place; dup2
-  // clears close-on-exec on the target.
-  for (int i = 0; i < p.nfds; ++i) {
-    p.fd_tmp[i] = ::fcntl(p.fds[i].parent_fd, F_DUPFD_CLOEXEC, p.fd_floor);
-    if (p.fd_tmp[i] < 0) child_fail(p, kStageFds, i, errno);
-  }
-  for (int i = 0; i < p.nfds; ++i)
-    if (::dup2(p.fd_tmp[i], p.fds[i].child_fd) < 0) child_fail(p, kStageFds, i, errno);
-  if (p.cwd && ::chdir(p.cwd) < 0) child_fail(p, kStageCwd, 0, errno);
-  int err = ENOENT;
-  for (int i = 0; i < p.ncandidates; ++i) {
-    ::execve(p.candidates[i], p.argv, p.envp);
-    // Like execvp: report the most telling error (EACCES beats ENOENT from an earlier dir).
-    if (errno != ENOENT && errno != ENOTDIR) err = errno;
-  }
-  child_fail(p, kStageExec, 0, err);
+  // 6. fds (nothing but the mapped ones and our socket survives), cwd, exec.
+  if (!p.child->arrange_fds(f, p.sock)) child_fail_step(p, f);
+  p.child->exec(f);
+  child_fail_step(p, f);
 }
 
 // ---- parent side ----------------------------------------------------------------------------------
 
-std::string stage_text(const HelperSpec& spec, const Msg& m) {
+std::string stage_text(const HelperSpec& spec, const sys::ChildPlan& child, const Msg& m) {
   switch (m.stage) {
-    case kStageRelocate: return "move helper socket";
+    case kStageSignals: return "reset signals";
+    case kStageChild: return child.describe(sys::ChildFailure{m.index, m.pid, m.err});
     case kStageJoin:
       if (m.index >= 0 && static_cast<size_t>(m.index) < spec.joins.size())
         return fmt::format("join {} namespace {}", to_string(spec.joins[m.index].type()), spec.join_paths[m.index]);
@@ -318,10 +299,8 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
   // Everything the child touches is built here, before the clone.
-  ChildPlan plan{};
+  HelperPlan plan{};
   plan.sock = child_sock.get();
-  plan.fd_floor = 3;
-  for (const auto& f : spec.fds) plan.fd_floor = std::max(plan.fd_floor, f.child_fd + 1);
   if (spec.joins.size() > 8) return fail(Errc::invalid_argument, "more than 8 namespaces to join");
   for (size_t i = 0; i < spec.joins.size(); ++i) {
     const Namespace& ns = spec.joins[i];
@@ -331,7 +310,6 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
   plan.njoins = static_cast<int>(spec.joins.size());
   plan.create_user = spec.create_user;
   plan.create_flags = static_cast<int>(spec.create_flags);
-  plan.become_root = spec.become_root;
   plan.mnt_private_dir = spec.mnt_private_dir.empty() ? nullptr : spec.mnt_private_dir.c_str();
   std::vector<ChildSysctl> sysctls;
   for (const auto& s : spec.sysctls) {
@@ -342,31 +320,32 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
   plan.nsysctls = static_cast<int>(sysctls.size());
   plan.pause = spec.pause;
   plan.pid_holder = spec.pause && (spec.create_flags & CLONE_NEWPID);
-  std::vector<char*> argv, envp;
-  std::vector<std::string> env_storage;
-  std::vector<const char*> candidates;
-  std::vector<int> fd_tmp(spec.fds.size(), -1);
+
+  sys::ChildSpec cs;
+  if ((plan.join_user || plan.create_user) && spec.become_root) {
+    // Without setgroups allowed, dropping the supplementary groups fails with EPERM; they are
+    // the overflow gid anyway then, as with nsenter.
+    cs.ids = sys::ChildIds{0, 0, std::vector<gid_t>{}, true};
+  }
   if (!spec.pause) {
-    for (auto& a : spec.argv) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (spec.env) {
-      env_storage = *spec.env;
-      for (auto& e : env_storage) envp.push_back(e.data());
-      envp.push_back(nullptr);
-      plan.envp = envp.data();
-    } else {
-      plan.envp = environ;
-    }
-    plan.argv = argv.data();
-    for (const auto& c : spec.exec_candidates) candidates.push_back(c.c_str());
-    plan.candidates = candidates.data();
-    plan.ncandidates = static_cast<int>(candidates.size());
-    plan.fds = spec.fds.data();
-    plan.fd_tmp = fd_tmp.data();
-    plan.nfds = static_cast<int>(spec.fds.size());
-    plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+    cs.argv = spec.argv;
+    cs.exec_paths = spec.exec_candidates;
+    cs.env = spec.env;
+    for (const auto& f : spec.fds) cs.fds.push_back({f.parent_fd, f.child_fd});
+    cs.cwd = spec.cwd;
     plan.fork_last = spec.fork_last;
     plan.fresh_sysfs = spec.fresh_sysfs;
+  }
+  sys::ChildPlan child_plan(std::move(cs));
+  if (auto s = child_plan.check(!spec.pause); !s) return fail(s.error());
+  plan.child = &child_plan;
+  UniqueFd holder_null;
+  std::optional<sys::ChildPlan> holder_plan;
+  if (plan.pid_holder) {
+    holder_null.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!holder_null) return fail_errno("open /dev/null");
+    holder_plan.emplace(holder_spec(holder_null.get(), -1));
+    plan.holder = &*holder_plan;
   }
   plan.force_fallback = spec.force_fallback;
 
@@ -407,7 +386,7 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
         break;
       }
       case kError:
-        return fail_errno(m.err, stage_text(spec, m));
+        return fail_errno(m.err, stage_text(spec, child_plan, m));
       case kGrandchild: {
         // The intermediate is done; the grandchild (ours through CLONE_PARENT, unreaped, so the
         // pid is stable) is the process the caller gets.

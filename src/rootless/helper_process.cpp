@@ -1,9 +1,9 @@
 #include "rootless/helper_process.hpp"
 
 #include "podns/process.hpp"
+#include "sys/child.hpp"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,92 +23,33 @@
 
 #include <fmt/format.h>
 
-extern char** environ;
-
 namespace podns::rootless::detail {
-namespace {
-
-constexpr int kScratchFdBase = 100;  // mapped fds are parked above this before dup2 into place
-
-// Runs in the child between clone and execve: raw syscalls only (the parent may be threaded, so
-// no allocation, no locks). Reports an errno through `errpipe` when something fails.
-[[noreturn]] void child_exec(const char* path, char* const* argv, char* const* envp, const FdMap* fds,
-                             size_t nfds, int errpipe, bool private_mounts) {
-  auto die = [errpipe](int err) {
-    (void)!write(errpipe, &err, sizeof err);
-    _exit(127);
-  };
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
-  // Helpers expect default dispositions; an ignored SIGPIPE would survive execve.
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaction(sig, &dfl, nullptr);
-  if (setsid() < 0) die(errno);
-  // We were cloned into a new mount namespace whose mounts are still peers of the host's shared
-  // ones: make them private so nothing the helper unmounts propagates back (see SpawnOptions).
-  if (private_mounts && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) die(errno);
-  // Park every source above the targets first so that a source numbered like a target is not
-  // clobbered, then dup2 into place (dup2 clears FD_CLOEXEC on the new fd).
-  int parked[16];
-  if (nfds > 16) die(EMFILE);
-  for (size_t i = 0; i < nfds; ++i) {
-    parked[i] = fcntl(fds[i].parent_fd, F_DUPFD_CLOEXEC, kScratchFdBase);
-    if (parked[i] < 0) die(errno);
-  }
-  int max_fd = 2;
-  for (size_t i = 0; i < nfds; ++i) {
-    if (dup2(parked[i], fds[i].child_fd) < 0) die(errno);
-    max_fd = std::max(max_fd, fds[i].child_fd);
-  }
-  // Whatever else is open (an fd some library opened without O_CLOEXEC) must not leak into the
-  // helper: mark everything above the mapped fds close-on-exec (errpipe already is).
-  if (syscall(SYS_close_range, max_fd + 1, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = max_fd + 1; fd < 1024; ++fd)  // fallback for kernels before 5.11
-      if (fd != errpipe) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  execve(path, argv, envp);
-  die(errno);
-  _exit(127);  // not reached: die() exits
-}
-
-}  // namespace
 
 Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::string>& argv,
-                             const std::vector<FdMap>& fds_in, const SpawnOptions& options) {
-  std::vector<FdMap> fds = fds_in;
+                             const std::vector<FdMap>& fds, const SpawnOptions& options) {
+  // Through the child-process builder: default signal dispositions and mask, a new session (a
+  // terminal's ^C must not reach a helper that outlives the CLI), only the mapped fds open.
+  sys::ChildSpec spec;
+  spec.argv = argv;
+  spec.exec_paths = {path};
   UniqueFd devnull;
   if (std::none_of(fds.begin(), fds.end(), [](const FdMap& m) { return m.child_fd == 0; })) {
     devnull.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!devnull) return fail_errno("open /dev/null");
-    fds.push_back({0, devnull.get()});
+    spec.fds.push_back({devnull.get(), 0});
   }
-  if (fds.size() > 16) return fail(Errc::invalid_argument, "spawn " + path + ": too many fds");
-  // Everything the child touches is built before clone3.
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  int errpipe[2];
-  if (pipe2(errpipe, O_CLOEXEC) < 0) return fail_errno("pipe2");
-  UniqueFd err_r(errpipe[0]), err_w(errpipe[1]);
-
-  struct ChildArgs {
-    const char* path;
-    char* const* argv;
-    char* const* envp;
-    const FdMap* fds;
-    size_t nfds;
-    int errpipe;
-    bool private_mounts;
-  } child_args{path.c_str(), cargv.data(), environ, fds.data(), fds.size(), err_w.get(), options.private_mount_ns};
+  for (const FdMap& m : fds) spec.fds.push_back({m.parent_fd, m.child_fd});
+  spec.session = sys::ChildSession::new_session;
   CloneOptions clone_options;
-  if (options.private_mount_ns) clone_options.namespace_flags = CLONE_NEWNS;
-  auto child = clone_process(clone_options, [](void* p) -> int {
-    auto* a = static_cast<ChildArgs*>(p);
-    child_exec(a->path, a->argv, a->envp, a->fds, a->nfds, a->errpipe, a->private_mounts);
-  }, &child_args);
-  if (!child) return fail_with(child, "spawn " + path);
+  if (options.private_mount_ns) {
+    // Cloned into a new mount namespace whose mounts are still peers of the host's shared ones:
+    // make them private so nothing the helper unmounts propagates back (see SpawnOptions).
+    clone_options.namespace_flags = CLONE_NEWNS;
+    spec.private_mounts = true;
+  }
+  sys::ChildPlan plan(std::move(spec));
+  auto child = sys::start_child(plan, clone_options);
+  if (!child) return fail(child.error());  // "exec /usr/bin/pasta: ..." already
   pid_t pid = child->pid();
   // The helper may outlive the ChildProcess handle (a detached pod helper): keep our own pidfd,
   // then let the handle forget the process; stop()/terminate() reap it when it is still ours.
@@ -119,18 +60,6 @@ Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::str
     return fail_errno(err, "dup pidfd of " + path);
   }
   (void)child->detach();
-  err_w.reset();
-  int child_errno = 0;
-  ssize_t n;
-  do n = read(err_r.get(), &child_errno, sizeof child_errno);
-  while (n < 0 && errno == EINTR);
-  if (n == sizeof child_errno) {
-    // The child is exiting with 127; reap it so it does not linger as a zombie.
-    siginfo_t info;
-    while (waitid(P_PIDFD, static_cast<id_t>(owned_pidfd.get()), &info, WEXITED) < 0 && errno == EINTR) {
-    }
-    return fail_errno(child_errno, "exec " + path);
-  }
   return Spawned{pid, std::move(owned_pidfd)};
 }
 

@@ -1,5 +1,5 @@
 // The process side of the rootless drivers: spawn a helper (slirp4netns, pasta) with a pidfd from
-// birth (clone_process from podns/process.hpp, then execve), tell a live helper from a reused PID,
+// birth (the child-process builder, sys/child.hpp), tell a live helper from a reused PID,
 // and stop one. A helper outlives any ChildProcess handle (it is detached into the pod's state),
 // so this file keeps a bare pidfd and reaps through waitid(P_PIDFD) while it is still our child.
 #pragma once
@@ -38,9 +38,9 @@ struct Spawned {
   UniqueFd pidfd;
 };
 
-// clone_process (clone3 + CLONE_PIDFD) + execve in a new session (a terminal's ^C must not reach a helper that
-// outlives the CLI). stdin is /dev/null unless mapped. An exec failure comes back as an error
-// (errno through a CLOEXEC pipe), not as a child that exits 127.
+// Started through the child-process builder (sys/child.hpp) in a new session (a terminal's ^C
+// must not reach a helper that outlives the CLI). stdin is /dev/null unless mapped. An exec
+// failure comes back as an error (errno through a CLOEXEC pipe), not as a child that exits 127.
 Result<Spawned> spawn_helper(const std::string& path, const std::vector<std::string>& argv,
                              const std::vector<FdMap>& fds, const SpawnOptions& options = {});
 

@@ -3,9 +3,8 @@
 // mount namespace owned by it.
 //
 // The caller may be multi-threaded (a library user), so everything between clone and the pause
-// loop is async-signal-safe: raw syscalls, no allocation, no glibc wrappers that keep per-thread
-// state (setresuid broadcasts to every thread glibc believes exists: the copies of the parent's
-// threads do not, and it would wait for them forever).
+// loop is async-signal-safe: the child-process builder's steps (sys/child.hpp: signals, ids by raw
+// syscall, fds, cwd) around this file's own user-namespace handshake.
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
@@ -23,6 +22,7 @@
 #include "podns/process.hpp"
 #include "rootless/helper_process.hpp"
 #include "rootless/session_internal.hpp"
+#include "sys/child.hpp"
 #include "sys/clone_raw.hpp"
 
 namespace podns::rootless {
@@ -54,7 +54,7 @@ IdMap map_with_ranges(uint32_t own, const std::vector<SubidRange>& ranges) {
 // --- the child side (async-signal-safe) -----------------------------------------------------------
 
 enum Step : int { kPid = 1, kUnshared, kReady, kFailed };
-enum What : int { kSetsid = 1, kFork, kUnshareUser, kSetgid, kSetuid, kUnshareMount };
+enum What : int { kSetsid = 1, kFork, kUnshareUser, kSetgid, kSetuid, kUnshareMount, kSignals, kFds };
 
 struct Msg {
   int step;
@@ -65,7 +65,7 @@ struct Msg {
 struct PauseArgs {
   int report;  // write end: Msg records to the parent
   int go;      // read end: one byte once the maps are written
-  int devnull;
+  const sys::ChildPlan* plan;  // root in the new user namespace, /dev/null on 0-2, cwd /
 };
 
 void send(int fd, int step, int value, int what = 0) {
@@ -78,7 +78,20 @@ void send(int fd, int step, int value, int what = 0) {
   ::_exit(1);
 }
 
+[[noreturn]] void fail_step(const PauseArgs& a, const sys::ChildFailure& f) {
+  errno = f.err;
+  switch (f.step) {
+    case sys::kStepSignals: fail_child(a, kSignals);
+    case sys::kStepSetgid: fail_child(a, kSetgid);
+    case sys::kStepSetuid: fail_child(a, kSetuid);
+    default: fail_child(a, kFds);
+  }
+}
+
 [[noreturn]] void pause_main(const PauseArgs& a) {
+  // Signals: default dispositions (SIGTERM and SIGKILL end it), none blocked.
+  sys::ChildFailure f;
+  if (!a.plan->reset_signals(f)) fail_step(a, f);
   send(a.report, kPid, static_cast<int>(::syscall(SYS_getpid)));
   if (::unshare(CLONE_NEWUSER) < 0) fail_child(a, kUnshareUser);
   send(a.report, kUnshared, 0);
@@ -87,8 +100,7 @@ void send(int fd, int step, int value, int what = 0) {
   do n = ::read(a.go, &go, 1);
   while (n < 0 && errno == EINTR);
   if (n != 1) ::_exit(1);  // the parent gave up (its end closed)
-  if (::syscall(SYS_setresgid, 0, 0, 0) < 0) fail_child(a, kSetgid);
-  if (::syscall(SYS_setresuid, 0, 0, 0) < 0) fail_child(a, kSetuid);
+  if (!a.plan->set_ids(f)) fail_step(a, f);
   // /proc/PID/ns/* of a non-dumpable process belong to root: joiners would get EPERM.
   ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   // Created by the session's root, this mount namespace is owned by the session's user namespace:
@@ -96,20 +108,11 @@ void send(int fd, int step, int value, int what = 0) {
   // as a slave (the kernel's rule), so host mounts still propagate in and nothing leaks out.
   if (::unshare(CLONE_NEWNS) < 0) fail_child(a, kUnshareMount);
   ::prctl(PR_SET_NAME, kPauseComm, 0, 0, 0);
-  (void)!::chdir("/");
-  ::dup2(a.devnull, 0);
-  ::dup2(a.devnull, 1);
-  ::dup2(a.devnull, 2);
-  send(a.report, kReady, 0);
-  ::syscall(SYS_close_range, 3u, ~0u, 0u);
-  // Signals: default dispositions (SIGTERM and SIGKILL end it), none blocked.
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE})
-    ::sigaction(sig, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // /dev/null on 0-2, cwd /, nothing else open but the report pipe until ready is sent.
+  int report = a.report;
+  if (!a.plan->arrange_fds(f, report)) fail_step(a, f);
+  send(report, kReady, 0);
+  ::close(report);
   for (;;) ::pause();
 }
 
@@ -138,6 +141,8 @@ const char* what_name(int what) {
     case kSetgid: return "become gid 0";
     case kSetuid: return "become uid 0";
     case kUnshareMount: return "unshare the mount namespace";
+    case kSignals: return "reset signals";
+    case kFds: return "set up stdin/stdout/stderr and cwd";
     default: return "setup";
   }
 }
@@ -203,8 +208,15 @@ Result<SessionInfo> start_pause_process(const IdMappings& maps, std::chrono::mil
   UniqueFd go_rd(go[0]), go_wr(go[1]);
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return fail_errno("open /dev/null");
+  sys::ChildSpec spec;
+  // Root of the new user namespace (uid and gid 0 are mapped to the user); the supplementary
+  // groups are left alone: setgroups may be denied there.
+  spec.ids = sys::ChildIds{0, 0, std::nullopt, false};
+  spec.fds = {{devnull.get(), 0}, {devnull.get(), 1}, {devnull.get(), 2}};
+  spec.cwd = "/";
+  sys::ChildPlan plan(std::move(spec));
 
-  PauseArgs args{report_wr.get(), go_rd.get(), devnull.get()};
+  PauseArgs args{report_wr.get(), go_rd.get(), &plan};
   auto fn = [&args]() -> int { return pause_intermediate(args); };
   auto intermediate = clone_process(CloneOptions{}, fn);
   if (!intermediate) return fail_with(intermediate, "start the pause process");

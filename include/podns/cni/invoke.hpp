@@ -47,7 +47,8 @@ class PluginExec {
   [[nodiscard]] virtual Result<ExecOutput> run(const ExecRequest& request) = 0;
 };
 
-// posix_spawn in a new process group, stdin/stdout/stderr over pipes, reaped through a pidfd;
+// Started through the child-process builder (src/sys/child.hpp) in a new process group, with
+// default signals and nothing but stdin/stdout/stderr (over pipes) open; reaped through a pidfd;
 // retries ETXTBSY (a plugin binary being replaced while we exec it) a few times.
 class ProcessExec final : public PluginExec {
  public:
