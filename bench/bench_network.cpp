@@ -7,7 +7,9 @@
 // conflist (bridge + host-local + portmap, exec'd as podns always did). Counters: milliseconds per
 // pod of each and the ratios. podns's pod also pins net+ipc+uts, writes its intents to SQLite,
 // takes two file locks, adds a map element and brings up lo: the ratio to the floor is what all
-// of that costs.
+// of that costs. A second floor, rawnet::PinnedPod, holds the same kernel objects as a podns pod
+// (net, ipc and uts pinned by bind mounts and unpinned again: each umount waits for an RCU grace
+// period) without podns's state, locks or firewall: the ratio to it is podns's own cost.
 //
 // Thousand: 1000 pods with a published port each on one network: the first 20 and the last 20
 // creates (flat or not), `pod ls`, `pod stats` of every pod (the host-side dump against one
@@ -111,6 +113,13 @@ podns::pod::CreateOptions pod_on(const std::string& name, const std::string& net
   return o;
 }
 
+// A shared tmpfs for rawnet::PinnedPod's pins, as /run is (removed with the BenchDir).
+bool pin_dir(const std::string& path) {
+  std::filesystem::create_directories(path);
+  return ::mount("tmpfs", path.c_str(), "tmpfs", 0, "mode=0755") == 0 &&
+         ::mount(nullptr, path.c_str(), nullptr, MS_SHARED, nullptr) == 0;
+}
+
 void BM_CreateRm(benchmark::State& state) {
   if (::geteuid() != 0) return state.SkipWithError("needs root");
   World w;
@@ -119,7 +128,8 @@ void BM_CreateRm(benchmark::State& state) {
   rawnet::Host host;
   if (rawnet::setup_bridge(host, "pbn1") < 0) return state.SkipWithError("raw bridge");
   w.bridges.push_back("pbn1");
-  Clock::duration create{}, rm{}, raw{}, cni_create{}, cni_rm{};
+  if (!pin_dir(w.dir.path + "/pins")) return state.SkipWithError("pin dir");
+  Clock::duration create{}, rm{}, raw{}, raw_pinned{}, cni_create{}, cni_rm{};
   int n = 0, c = 0;
   for (auto _ : state) {
     std::string name = fmt::format("p{}", n);
@@ -138,30 +148,39 @@ void BM_CreateRm(benchmark::State& state) {
     if (rawnet::create_pod_network(host, fmt::format("rv{}", n).c_str(), a, pod) < 0) return state.SkipWithError("raw");
     rawnet::destroy_pod_network(pod);
     auto t4 = Clock::now();
+    rawnet::PinnedPod pinned;
+    if (rawnet::create_pinned_pod(host, fmt::format("rp{}", n).c_str(), a, w.dir.path + "/pins", std::to_string(n), pinned) < 0)
+      return state.SkipWithError("raw pinned");
+    rawnet::destroy_pinned_pod(pinned);
+    auto t5 = Clock::now();
     create += t1 - t0;
     rm += t2 - t1;
     raw += t4 - t3;
+    raw_pinned += t5 - t4;
     if (n % 10 == 0) {
       std::string cname = fmt::format("c{}", n);
-      auto t5 = Clock::now();
+      auto c0 = Clock::now();
       auto cm = podns::pod::create(w.env, pod_on(cname, "bc", 40000 + n % 1000));
-      auto t6 = Clock::now();
+      auto c1 = Clock::now();
       auto cg = cm ? podns::pod::remove(w.env, cname) : podns::Status();
-      auto t7 = Clock::now();
+      auto c2 = Clock::now();
       if (!cm || !cg) return state.SkipWithError((cm ? cg.error() : cm.error()).message().c_str());
-      cni_create += t6 - t5;
-      cni_rm += t7 - t6;
+      cni_create += c1 - c0;
+      cni_rm += c2 - c1;
       ++c;
     }
     ++n;
   }
   rawnet::wait_links_gone("rv", std::chrono::seconds(10));
+  rawnet::wait_links_gone("rp", std::chrono::seconds(10));
   rawnet::teardown_bridge(host);
   state.counters["native_create_ms"] = ms(create) / n;
   state.counters["native_rm_ms"] = ms(rm) / n;
   state.counters["native_ms"] = ms(create + rm) / n;
   state.counters["raw_floor_ms"] = ms(raw) / n;
   state.counters["x_floor"] = ms(create + rm) / ms(raw);
+  state.counters["raw_pinned_floor_ms"] = ms(raw_pinned) / n;
+  state.counters["x_pinned_floor"] = ms(create + rm) / ms(raw_pinned);
   state.counters["cni_create_ms"] = ms(cni_create) / c;
   state.counters["cni_rm_ms"] = ms(cni_rm) / c;
   state.counters["cni_over_native_create"] = (ms(cni_create) / c) / (ms(create) / n);
@@ -261,40 +280,25 @@ void BM_RawThousand(benchmark::State& state) {
     podns::bench::BenchDir dir;
     rawnet::Host host;
     if (rawnet::setup_bridge(host, "pbn2") < 0) return state.SkipWithError("raw bridge");
-    if (pinned && sh(fmt::format("mkdir -p {0}/pins && mount -t tmpfs tmpfs {0}/pins && mount --make-shared {0}/pins", dir.path)) != 0)
-      return state.SkipWithError("pin dir");
+    if (pinned && !pin_dir(dir.path + "/pins")) return state.SkipWithError("pin dir");
     std::vector<rawnet::Pod> pods(kPods);
+    std::vector<rawnet::PinnedPod> pinned_pods(kPods);
     std::vector<double> each;
-    auto pin = [&](int i, const char* type) {
-      auto path = fmt::format("{}/pins/{}{}", dir.path, type, i);
-      int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-      if (fd >= 0) ::close(fd);
-      auto entry = fmt::format("/proc/thread-self/ns/{}", type);
-      return ::mount(entry.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) == 0;
-    };
     bool ok = true;
     for (int i = 0; i < kPods && ok; ++i) {
       rawnet::PodAddress a{};
       inet_pton(AF_INET, fmt::format("10.233.{}.{}", 1 + i / 250, 1 + i % 250).c_str(), &a.addr);
       inet_pton(AF_INET, "10.233.0.1", &a.gateway);
       a.prefix_len = 16;
+      auto ifname = fmt::format("rw{}", i);
       auto t0 = Clock::now();
-      if (pinned) {  // the pod's ipc and uts, unshared and pinned on a thread as podns does
-        std::thread([&] {
-          ok = ::unshare(CLONE_NEWIPC | CLONE_NEWUTS) == 0 && pin(i, "ipc") && pin(i, "uts");
-        }).join();
-      }
-      ok = ok && rawnet::create_pod_network(host, fmt::format("rw{}", i).c_str(), a, pods[i], pinned) == 0;
-      if (ok && pinned) {
-        auto path = fmt::format("{}/pins/net{}", dir.path, i);
-        int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-        if (fd >= 0) ::close(fd);
-        ok = ::mount(fmt::format("/proc/self/fd/{}", pods[i].netns).c_str(), path.c_str(), nullptr, MS_BIND, nullptr) == 0;
-      }
+      ok = pinned ? rawnet::create_pinned_pod(host, ifname.c_str(), a, dir.path + "/pins", std::to_string(i), pinned_pods[i]) == 0
+                  : rawnet::create_pod_network(host, ifname.c_str(), a, pods[i]) == 0;
       each.push_back(ms(Clock::now() - t0));
     }
     for (auto& p : pods) rawnet::destroy_pod_network(p);
-    if (pinned) sh(fmt::format("umount -R {0}/pins", dir.path));
+    for (auto& p : pinned_pods) rawnet::destroy_pinned_pod(p);
+    if (pinned) ::umount2((dir.path + "/pins").c_str(), MNT_DETACH);
     rawnet::teardown_bridge(host);
     rawnet::wait_links_gone("rw", std::chrono::seconds(60));
     if (!ok) return state.SkipWithError("raw pod");

@@ -27,6 +27,7 @@
 #include <linux/veth.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -264,6 +265,52 @@ inline int create_pod_network(Host& host, const char* host_ifname, const PodAddr
 inline void destroy_pod_network(Pod& pod) {
   if (pod.netns >= 0) ::close(pod.netns);
   pod.netns = -1;
+}
+
+// The same pod held the way a podns pod is: its net, ipc and uts namespaces pinned by bind mounts
+// onto files `<pin_dir>/<type><id>` (pin_dir a shared tmpfs, as /run is), ipc and uts unshared on a
+// short-lived thread (unsharing ipc on the caller's thread would also unshare its System V
+// semaphore undo list for good), eth0 without an IPv6 link-local address as on an IPv4-only podns
+// network. The floor of the kernel objects a pod owns, without podns's state, locks or firewall.
+struct PinnedPod {
+  Pod net;
+  std::string pins[3];  // net, ipc, uts
+};
+
+inline bool pin_onto(const std::string& path, const char* source) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0) return false;
+  ::close(fd);
+  return ::mount(source, path.c_str(), nullptr, MS_BIND, nullptr) == 0;
+}
+
+inline int create_pinned_pod(Host& host, const char* host_ifname, const PodAddress& a, const std::string& pin_dir,
+                             const std::string& id, PinnedPod& out) {
+  out.pins[0] = pin_dir + "/net" + id;
+  out.pins[1] = pin_dir + "/ipc" + id;
+  out.pins[2] = pin_dir + "/uts" + id;
+  bool ok = false;
+  std::thread([&] {
+    ok = ::unshare(CLONE_NEWIPC | CLONE_NEWUTS) == 0 && pin_onto(out.pins[1], "/proc/thread-self/ns/ipc") &&
+         pin_onto(out.pins[2], "/proc/thread-self/ns/uts");
+  }).join();
+  if (!ok) return -EIO;
+  if (int err = create_pod_network(host, host_ifname, a, out.net, /*no_ipv6_link_local=*/true); err < 0) return err;
+  std::string source = "/proc/self/fd/" + std::to_string(out.net.netns);
+  if (!pin_onto(out.pins[0], source.c_str())) return -errno;
+  destroy_pod_network(out.net);  // the pin holds the netns now
+  return 0;
+}
+
+// As `pod rm` unpins: each pin unmounted (MNT_DETACH) and unlinked.
+inline void destroy_pinned_pod(PinnedPod& pod) {
+  for (auto& p : pod.pins) {
+    if (p.empty()) continue;
+    ::umount2(p.c_str(), MNT_DETACH);
+    ::unlink(p.c_str());
+    p.clear();
+  }
+  destroy_pod_network(pod.net);
 }
 
 }  // namespace rawnet

@@ -1,17 +1,61 @@
 #include "fw/nft_loader.hpp"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <sstream>
 
 namespace podns::fw {
 namespace {
 
+// libnftables is loaded the first time a whole table is loaded (network create, reload, gc, a
+// table found missing), not at start-up: it pulls in libxtables, libjansson, libgmp and a line
+// editor, and a `podns pod create` (map elements through libnftnl) never needs it.
+struct NftApi {
+  decltype(&nft_ctx_new) ctx_new = nullptr;
+  decltype(&nft_ctx_free) ctx_free = nullptr;
+  decltype(&nft_ctx_buffer_output) buffer_output = nullptr;
+  decltype(&nft_ctx_buffer_error) buffer_error = nullptr;
+  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer = nullptr;
+  decltype(&nft_ctx_get_error_buffer) get_error_buffer = nullptr;
+  std::string error;  // why it could not be loaded
+};
+
+template <class F>
+bool resolve(void* lib, const char* name, F& out) {
+  out = reinterpret_cast<F>(::dlsym(lib, name));
+  return out != nullptr;
+}
+
+const NftApi& nft_api() {
+  static NftApi api;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // The soname Debian's libnftables1 ships; RTLD_LOCAL: its symbols stay out of the process's.
+    void* lib = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char* why = ::dlerror();
+      api.error = std::string("load libnftables.so.1 (install libnftables1): ") + (why ? why : "not found");
+      return;
+    }
+    if (!resolve(lib, "nft_ctx_new", api.ctx_new) || !resolve(lib, "nft_ctx_free", api.ctx_free) ||
+        !resolve(lib, "nft_ctx_buffer_output", api.buffer_output) ||
+        !resolve(lib, "nft_ctx_buffer_error", api.buffer_error) ||
+        !resolve(lib, "nft_run_cmd_from_buffer", api.run_cmd_from_buffer) ||
+        !resolve(lib, "nft_ctx_get_error_buffer", api.get_error_buffer)) {
+      api.error = "libnftables.so.1 lacks a function podns needs";
+      api.ctx_new = nullptr;
+    }
+  });
+  return api;
+}
+
 struct NftCtxFree {
-  void operator()(nft_ctx* c) const { nft_ctx_free(c); }
+  void operator()(nft_ctx* c) const { nft_api().ctx_free(c); }
 };
 using NftCtx = std::unique_ptr<nft_ctx, NftCtxFree>;
 
@@ -53,13 +97,15 @@ Error nft_error(const std::string& text) {
 }
 
 Status load_nft_script(const std::string& script) {
+  const NftApi& nft = nft_api();
+  if (!nft.ctx_new) return fail(Errc::unsupported, nft.error);
   errno = 0;
-  NftCtx ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+  NftCtx ctx(nft.ctx_new(NFT_CTX_DEFAULT));
   if (!ctx) return fail_errno(errno ? errno : ENOMEM, "create a libnftables context");
-  if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
+  if (nft.buffer_output(ctx.get()) != 0 || nft.buffer_error(ctx.get()) != 0)
     return fail_errno(ENOMEM, "buffer libnftables output");
-  if (nft_run_cmd_from_buffer(ctx.get(), script.c_str()) != 0) {
-    const char* err = nft_ctx_get_error_buffer(ctx.get());
+  if (nft.run_cmd_from_buffer(ctx.get(), script.c_str()) != 0) {
+    const char* err = nft.get_error_buffer(ctx.get());
     return fail(nft_error(err ? err : ""));
   }
   return {};
