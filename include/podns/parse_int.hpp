@@ -5,9 +5,8 @@
 
 #include <charconv>
 #include <concepts>
+#include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "podns/error.hpp"
 
@@ -23,17 +22,17 @@ template <std::integral T>
   // Quote at most a short prefix: the text may be a whole garbled file.
   auto quoted = [&] {
     constexpr std::size_t kMaxShown = 32;
-    return text.size() <= kMaxShown ? fmt::format("\"{}\"", text)
-                                    : fmt::format("\"{}...\"", text.substr(0, kMaxShown));
+    return text.size() <= kMaxShown ? "\"" + std::string(text) + "\""
+                                    : "\"" + std::string(text.substr(0, kMaxShown)) + "...\"";
   };
   if (text.empty()) return fail(Errc::invalid_argument, "empty text where a number was expected");
   T value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-  if (ec == std::errc::result_out_of_range)
-    return fail(Errc::invalid_argument, fmt::format("{} is out of range", quoted()));
+  if (ec == std::errc::result_out_of_range) return fail(Errc::invalid_argument, quoted() + " is out of range");
   if (ec != std::errc() || end != text.data() + text.size())
     return fail(Errc::invalid_argument,
-                fmt::format("{} is not a{} integer", quoted(), base == 16 ? " hexadecimal" : base == 10 ? " decimal" : "n"));
+                quoted() + (base == 16 ? " is not a hexadecimal integer" : base == 10 ? " is not a decimal integer"
+                                                                                     : " is not an integer"));
   return value;
 }
 
