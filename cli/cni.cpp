@@ -11,6 +11,7 @@
 #include "cli.hpp"
 #include "podns/cni/runtime.hpp"
 #include "podns/names.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -145,7 +146,7 @@ void register_attach_verbs(CLI::App& app, Globals& g, Action& action) {
           if (!r) return std::unexpected(r.error());
           auto j = r->to_json();
           if (!j) return std::unexpected(j.error());
-          print_line(j->dump(2));
+          print_line(json_dump(*j, 2));
           return {};
         }
         return verb == "del" ? runtime.del(*net, *rt) : runtime.check(*net, *rt);
@@ -215,7 +216,7 @@ void register_network_verbs(CLI::App& app, Globals& g, Action& action) {
           for (auto& i : *infos)
             out.push_back({{"type", i.type}, {"path", i.path}, {"cniVersion", i.cni_version},
                            {"supportedVersions", i.supported}});
-          print_line(json{{"network", n->name}, {"cniVersion", n->cni_version}, {"plugins", out}}.dump(2));
+          print_line(json_dump(json{{"network", n->name}, {"cniVersion", n->cni_version}, {"plugins", out}}, 2));
         } else {
           print_line(fmt::format("network {} (cniVersion {})", n->name, n->cni_version));
           for (auto& i : *infos) print_line(fmt::format("  {:<12} {}  [{}]", i.type, i.path, fmt::join(i.supported, ", ")));
@@ -241,7 +242,7 @@ void register_network_verbs(CLI::App& app, Globals& g, Action& action) {
             for (auto& p : n.plugins) types.push_back(p.type);
             out.push_back({{"name", n.name}, {"cniVersion", n.cni_version}, {"plugins", types}, {"file", n.source}});
           }
-          print_line(out.dump(2));
+          print_line(json_dump(out, 2));
         } else {
           print_line(fmt::format("{:<20} {:<8} {:<40} {}", "NAME", "VERSION", "PLUGINS", "FILE"));
           for (auto& n : *nets) {

@@ -1,5 +1,6 @@
 // podns gc [--json]: roll back crashed operations and remove what no pod owns.
 #include "pod_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -15,7 +16,7 @@ void register_gc(CLI::App& app, Globals& g, Action& action) {
       if (*json) {
         nlohmann::json errors = nlohmann::json::array();
         for (const auto& e : report->errors) errors.push_back(e.message());
-        print_line(nlohmann::json{{"cleaned", report->cleaned}, {"errors", errors}}.dump(2));
+        print_line(json_dump(nlohmann::json{{"cleaned", report->cleaned}, {"errors", errors}}, 2));
       } else {
         for (const auto& line : report->cleaned) print_line(line);
         for (const auto& e : report->errors) fmt::print(stderr, "podns: gc: {}\n", e.message());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -80,7 +81,9 @@ Status for_each_name(const std::vector<std::string>& names, const std::function<
 
 }  // namespace podns::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   using namespace podns::cli;
   CLI::App app{"podns: namespaces and networking for pods"};
   app.name("podns");
@@ -108,7 +111,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   podns::Status status = enter_session(app, globals, argv);
-  if (status) status = action();
+  if (status) {
+    // Convert here rather than in main() so the session is still left properly.
+    try {
+      status = action();
+    } catch (const std::exception& e) {
+      status = podns::fail(podns::Error(std::error_code(), std::string("internal error: ") + e.what()));
+    }
+  }
   std::fflush(stdout);
   leave_session(globals);
   if (!status) {
@@ -116,4 +126,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   return globals.exit_code;
+}
+
+}  // namespace
+
+// The library reports failures as values; an exception reaching here is a bug (or bad_alloc).
+// Still one line and exit 1, never std::terminate's abort and core dump.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "podns: {}\n", e.what());
+  } catch (...) {
+    std::fflush(stdout);
+    std::fputs("podns: unknown internal error\n", stderr);
+  }
+  return 1;
 }

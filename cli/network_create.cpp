@@ -1,6 +1,7 @@
 // podns network create NAME [--subnet CIDR]... [--gateway IP]... [--ip-range CIDR]... [--ipv6]
 //                           [--internal] [--mtu N] [--bridge IFNAME] [--json]
 #include "network_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -32,7 +33,7 @@ void register_network_create(CLI::App& app, Globals& g, Action& action) {
       }
       auto net = pod::network_create(pod_env(g), args->o);
       if (!net) return fail(net.error());
-      if (args->json) print_line(network::to_json(*net).dump(2));
+      if (args->json) print_line(json_dump(network::to_json(*net), 2));
       else print_line(net->name);
       return {};
     };

@@ -1,5 +1,6 @@
 // podns network inspect NAME [--json]
 #include "network_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -45,7 +46,7 @@ void register_network_inspect(CLI::App& app, Globals& g, Action& action) {
     action = [&g, args]() -> Status {
       auto d = pod::network_inspect(pod_env(g), args->name);
       if (!d) return fail(d.error());
-      print_line(args->json ? pod::to_json(*d).dump(2) : text(*d));
+      print_line(args->json ? json_dump(pod::to_json(*d), 2) : text(*d));
       return {};
     };
   });

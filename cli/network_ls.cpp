@@ -1,5 +1,6 @@
 // podns network ls [--json]
 #include "network_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -15,7 +16,7 @@ void register_network_ls(CLI::App& app, Globals& g, Action& action) {
       if (*json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& n : *nets) out.push_back(pod::to_json(n));
-        print_line(out.dump(2));
+        print_line(json_dump(out, 2));
         return {};
       }
       print_line(fmt::format("{:<20} {:<7} {:<15} {:>5}  {}", "NAME", "DRIVER", "BRIDGE", "PODS", "SUBNETS"));

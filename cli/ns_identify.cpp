@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ns_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -27,7 +28,7 @@ void register_ns_identify(CLI::App& app, Globals& g, Action& action) {
       if (args->json) {
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         for (const auto& p : *pins) out.push_back(pin_json(p));
-        print_line(out.dump(2));
+        print_line(json_dump(out, 2));
         return {};
       }
       for (const auto& p : *pins)

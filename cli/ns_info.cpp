@@ -6,6 +6,7 @@
 
 #include "ns_common.hpp"
 #include "podns/ns_info.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -54,11 +55,11 @@ void register_ns_info(CLI::App& app, Globals& g, Action& action) {
       auto j = describe(g.paths(), args->path);
       if (!j) return fail(j.error());
       if (args->json) {
-        print_line(j->dump(2));
+        print_line(json_dump(*j, 2));
         return {};
       }
       for (const auto& [k, v] : j->items())
-        print_line(fmt::format("{}: {}", k, v.is_string() ? v.get<std::string>() : v.is_null() ? "-" : v.dump()));
+        print_line(fmt::format("{}: {}", k, v.is_string() ? v.get<std::string>() : v.is_null() ? "-" : json_dump(v)));
       return {};
     };
   });

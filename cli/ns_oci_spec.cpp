@@ -13,6 +13,7 @@
 #include "podns/namespace_type.hpp"
 #include "podns/namespace.hpp"
 #include "podns/oci.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -47,7 +48,7 @@ Status run(const Paths& paths, const std::string& name, const std::vector<std::s
   for (const auto& w : namespace_ownership_warnings(reqs)) fmt::print(stderr, "podns: warning: {}\n", w);
 
   if (merge.empty()) {
-    print_line(oci::namespaces_json(*set, maps).dump(2));
+    print_line(json_dump(oci::namespaces_json(*set, maps), 2));
     return {};
   }
   std::ifstream in(merge);
@@ -58,7 +59,7 @@ Status run(const Paths& paths, const std::string& name, const std::vector<std::s
   if (config.is_discarded()) return fail(Errc::invalid_argument, fmt::format("oci-spec: {}: not valid JSON", merge));
   auto merged = oci::merge_into_config(std::move(config), *set, maps);
   if (!merged) return fail_with(merged, "oci-spec: " + merge);
-  print_line(merged->dump(2));
+  print_line(json_dump(*merged, 2));
   return {};
 }
 

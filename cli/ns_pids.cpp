@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ns_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -40,7 +41,7 @@ void register_ns_pids(CLI::App& app, Globals& g, Action& action) {
       auto pids = pids_in(pin->type, pin->id);
       if (!pids) return fail(pids.error());
       if (args->json) {
-        print_line(nlohmann::json(*pids).dump());
+        print_line(json_dump(nlohmann::json(*pids)));
         return {};
       }
       for (pid_t p : *pids) print_line(std::to_string(p));

@@ -1,6 +1,7 @@
 // podns pod create NAME [--userns MAP|auto] [--network NET]... [-p [IP:]HOST:CTR[/PROTO]]...
 //                       [--ip ADDR] [--mac MAC] [--sysctl K=V]... [--rootless-net slirp4netns|pasta]
 #include "pod_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -38,7 +39,7 @@ void register_pod_create(CLI::App& app, Globals& g, Action& action) {
       }
       auto info = pod::create(pod_env(g), args->o);
       if (!info) return fail(info.error());
-      if (args->json) print_line(pod::to_json(*info).dump(2));
+      if (args->json) print_line(json_dump(pod::to_json(*info), 2));
       else print_line(info->name);
       return {};
     };

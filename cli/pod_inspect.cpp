@@ -1,5 +1,6 @@
 // podns pod ls [--json] | inspect NAME [--json] | oci-spec NAME
 #include "pod_common.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -113,7 +114,7 @@ void register_pod_inspect(CLI::App& app, Globals& g, Action& action) {
     action = [&g, ia]() -> Status {
       auto info = pod::inspect(pod_env(g), ia->name);
       if (!info) return fail(info.error());
-      print_line(ia->json ? pod::to_json(*info).dump(2) : text_inspect(*info));
+      print_line(ia->json ? json_dump(pod::to_json(*info), 2) : text_inspect(*info));
       return {};
     };
   });
@@ -125,7 +126,7 @@ void register_pod_inspect(CLI::App& app, Globals& g, Action& action) {
     action = [&g, on]() -> Status {
       auto spec = pod::oci_spec(pod_env(g), *on);
       if (!spec) return fail(spec.error());
-      print_line(spec->dump(2));
+      print_line(json_dump(*spec, 2));
       return {};
     };
   });

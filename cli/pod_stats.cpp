@@ -14,6 +14,7 @@
 #include "podns/net/json.hpp"
 #include "podns/net/stats.hpp"
 #include "podns/pod/stats.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
@@ -75,7 +76,7 @@ Status run_stats(const Globals& g, const StatsArgs& a) {
       print_line("");
     }
     if (a.json) {
-      print_line(a.watch ? to_json(rows).dump() : to_json(rows).dump(2));  // --watch: one document per line
+      print_line(a.watch ? json_dump(to_json(rows)) : json_dump(to_json(rows), 2));  // --watch: one document per line
     } else {
       print_line(table(rows));
     }

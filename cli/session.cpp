@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "podns/json_dump.hpp"
+#include "podns/parse_int.hpp"
 
 namespace podns::cli {
 namespace {
@@ -36,7 +38,7 @@ void register_session(CLI::App& app, Globals& g, Action& action) {
   status->callback([&g, &action, json] {
     action = [&g, json]() -> Status {
       if (::geteuid() == 0) {
-        print_line(*json ? nlohmann::json{{"running", false}, {"reason", "root needs no session"}}.dump(2)
+        print_line(*json ? json_dump(nlohmann::json{{"running", false}, {"reason", "root needs no session"}}, 2)
                          : "root needs no session");
         return {};
       }
@@ -45,7 +47,7 @@ void register_session(CLI::App& app, Globals& g, Action& action) {
       if (*json) {
         nlohmann::json j = {{"running", found->has_value()}};
         if (*found) j["session"] = **found;
-        print_line(j.dump(2));
+        print_line(json_dump(j, 2));
       } else if (!*found) {
         print_line("no session");
       } else {
@@ -87,10 +89,9 @@ Status enter_session(CLI::App& app, Globals& g, char** argv) {
     // anything started from here (a nested podns under `podns unshare` is inside already).
     std::string value = handed;
     ::unsetenv(kSessionEnv);
-    int fd = -1;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), fd);
-    if (ec != std::errc() || fd < 3) return fail(Errc::invalid_argument, fmt::format("{}={}: not an fd", kSessionEnv, value));
-    auto adopted = rootless::adopt_joined_session(g.paths().run_dir, fd);
+    auto fd = parse_int<int>(value);
+    if (!fd || *fd < 3) return fail(Errc::invalid_argument, fmt::format("{}={}: not an fd", kSessionEnv, value));
+    auto adopted = rootless::adopt_joined_session(g.paths().run_dir, *fd);
     if (!adopted) return fail_with(adopted, "rootless session");
     g.session = std::move(*adopted);
     return {};
@@ -117,7 +118,12 @@ Status enter_session(CLI::App& app, Globals& g, char** argv) {
   // Exec ourselves again, now inside: children that become root in a nested user namespace must
   // stay readable to us (session.hpp, adopt_joined_session). The shared lock crosses the exec.
   int fd = joined->take_lock_fd();
-  ::fcntl(fd, F_SETFD, 0);
+  // Without the fd the new image could not adopt the lock and would fail less clearly.
+  if (::fcntl(fd, F_SETFD, 0) < 0) {
+    int err = errno;
+    ::close(fd);
+    return fail_errno(err, "rootless session: hand the session lock over");
+  }
   ::setenv(kSessionEnv, std::to_string(fd).c_str(), 1);
   std::fflush(stdout);
   ::execv("/proc/self/exe", argv);

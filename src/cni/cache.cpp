@@ -13,6 +13,7 @@
 #include "podns/cni/types.hpp"
 #include "podns/fd.hpp"
 #include "podns/read_file.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cni {
 namespace {
@@ -173,7 +174,7 @@ std::string serialize_cache_entry(const CacheEntry& e) {
   }
   if (e.capability_args.is_object() && !e.capability_args.empty()) j["capabilityArgs"] = e.capability_args;
   if (e.result.is_object()) j["result"] = e.result;
-  return j.dump();
+  return json_dump(j);
 }
 
 std::string ResultCache::entry_path(std::string_view network, std::string_view container_id,

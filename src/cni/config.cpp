@@ -16,6 +16,7 @@
 #include "podns/cni/types.hpp"
 #include "podns/fd.hpp"
 #include "podns/read_file.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::cni {
 namespace {
@@ -147,7 +148,7 @@ Result<std::vector<std::string>> conf_files(const std::string& dir, std::initial
 }
 
 void rebuild_bytes(NetworkConfigList& list, const json& doc) {
-  list.bytes = doc.dump();
+  list.bytes = json_dump(doc);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "podns/cni/config.hpp"
 #include "podns/cni/types.hpp"
+#include "podns/json_dump.hpp"
 
 extern char** environ;
 
@@ -139,7 +140,7 @@ Result<std::string> invoke_plugin(PluginExec& exec, std::string_view type, const
   ExecRequest req;
   req.path = path;
   req.env = plugin_environment(call);
-  req.input = config.dump();
+  req.input = json_dump(config);
   req.deadline = deadline;
   auto out = exec.run(req);
   if (!out) return fail_with(out, who);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "podns/network/driver.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::network {
 namespace {
@@ -123,8 +124,8 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   a.ifname = req.ifname;
   a.container_id = req.container_id;
   a.netns_path = req.netns_path;
-  a.config = net.options_json().dump();
-  a.runtime_config = runtime_config_json(req).dump();
+  a.config = json_dump(net.options_json());
+  a.runtime_config = json_dump(runtime_config_json(req));
   a.driver = state::AttachmentDriver::native;
   a.host_ifname = *host_if;
 
@@ -185,7 +186,7 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   }
   at(hooks, "attach-forwarded");
 
-  a.result = result_json(req, *host_if, mac, addrs).dump();
+  a.result = json_dump(result_json(req, *host_if, mac, addrs));
   if (auto s = store.commit_attachment(req.pod, req.index, a.result); !s) return fail_with(s, doing);
   a.state = state::RowState::done;
   return a;

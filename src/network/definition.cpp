@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "podns/names.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::network {
 namespace {
@@ -64,7 +65,7 @@ nlohmann::json Network::options_json() const {
 }
 
 state::NetworkRecord Network::record() const {
-  return {name, "bridge", bridge, options_json().dump(), created_at};
+  return {name, "bridge", bridge, json_dump(options_json()), created_at};
 }
 
 Result<Network> Network::from_record(const state::NetworkRecord& rec) {

@@ -120,7 +120,13 @@ Status bind_pin(const std::string& source, const std::string& pin_path) {
     return fail_errno(what + ": create");
   }
   // Held until the mount is in place: tells remove_if_stale this empty file is no leftover.
-  ::flock(file.get(), LOCK_EX | LOCK_NB);
+  // Without it a concurrent remove_if_stale may take our fresh file for a crashed pinner's and
+  // unlink it under the mount. A fresh O_EXCL file can be locked only by such a remover: give up.
+  if (::flock(file.get(), LOCK_EX | LOCK_NB) < 0) {
+    int err = errno;
+    ::unlink(pin_path.c_str());
+    return fail_errno(err, what + ": lock the new pin file");
+  }
   if (::mount(source.c_str(), pin_path.c_str(), nullptr, MS_BIND, nullptr) < 0) {
     int err = errno;
     ::unlink(pin_path.c_str());

@@ -8,6 +8,7 @@
 #include <array>
 #include <csignal>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -120,7 +121,7 @@ std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> ty
 // the namespaces alive until they are bound.
 Unshared unshare_on_thread(std::span<const NamespaceType> types, int flags, const std::string& mnt_pin_dir) {
   Unshared out;
-  std::thread worker([&] {
+  auto work = [&] {
     // CLONE_FS: a thread shares its fs_struct (root, cwd) with the others; a mount namespace
     // cannot change under threads that share it (EINVAL), so unshare it for this thread alone.
     int all = flags | ((flags & CLONE_NEWNS) ? CLONE_FS : 0);
@@ -130,16 +131,25 @@ Unshared unshare_on_thread(std::span<const NamespaceType> types, int flags, cons
     }
     if ((flags & CLONE_NEWNS) && !mnt_pin_dir.empty()) {
       // The new mount namespace holds a copy of the shared mnt pin dir; keep its own pin from
-      // propagating into itself (a reference cycle that would keep it alive forever).
-      ::mount("", mnt_pin_dir.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr);
+      // propagating into itself (a reference cycle that would keep it alive forever). Pinning it
+      // anyway would leak the namespace, so a failure here fails the whole creation.
+      if (::mount("", mnt_pin_dir.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr) < 0) {
+        out.error = Error::from_errno(fmt::format("make {} private in the new mount namespace", mnt_pin_dir));
+        return;
+      }
     }
     if (auto st = open_entries(types, out.fds); !st) {
       out.error = std::move(st.error());
       return;
     }
     out.ok = true;
-  });
-  worker.join();
+  };
+  try {
+    std::thread worker(work);
+    worker.join();
+  } catch (const std::system_error& e) {  // EAGAIN: out of threads (RLIMIT_NPROC, threads-max)
+    out.error = Error::from_errno(e.code().value(), "start a thread to unshare namespaces");
+  }
   return out;
 }
 
@@ -206,8 +216,11 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
     if (auto st = bind_pin_over_stale(source, path, pin_dir(paths, t)); !st)
       return fail_with(st, fmt::format("{}: pin {}", what, to_string(t)));
     struct stat sst {};
-    ::stat(path.c_str(), &sst);
+    int stat_rc = ::stat(path.c_str(), &sst);
+    int stat_err = errno;
+    // Added before the check: a pin whose identity cannot be read is still ours to roll back.
     rollback.add({t, pin_name, path, NamespaceId{sst.st_dev, sst.st_ino}});
+    if (stat_rc < 0) return fail_errno(stat_err, fmt::format("{}: stat pin {}", what, path));
   }
   if (holder) {
     // The holder was alive when its pidfd was taken; still alive now means /proc/PID above was it.
@@ -249,8 +262,11 @@ Result<std::vector<PinnedNamespace>> detail::attach_with_hook(const Paths& paths
       return fail_with(st, fmt::format("{}: pin {}", what, to_string(t)));
     }
     struct stat sst {};
-    ::stat(path.c_str(), &sst);
+    int stat_rc = ::stat(path.c_str(), &sst);
+    int stat_err = errno;
+    // Added before the check: a pin whose identity cannot be read is still ours to roll back.
     rollback.add({t, std::string(name), path, NamespaceId{sst.st_dev, sst.st_ino}});
+    if (stat_rc < 0) return fail_errno(stat_err, fmt::format("{}: stat pin {}", what, path));
   }
   if (after_bind) after_bind();
   // Still the same process? If it exited, /proc/PID may already name a newcomer whose

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <exception>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -145,7 +146,7 @@ Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body
 Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body) {
   Status result;
   std::exception_ptr thrown;
-  std::thread worker([&] {
+  auto work = [&] {
     const NamespaceInfo& info = ns.info();
     if (ns.type() == NamespaceType::mnt && ::unshare(CLONE_FS) < 0) {
       result = fail_errno("enter mnt namespace: unshare CLONE_FS");
@@ -160,8 +161,13 @@ Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body)
     } catch (...) {
       thrown = std::current_exception();
     }
-  });
-  worker.join();
+  };
+  try {
+    std::thread worker(work);
+    worker.join();
+  } catch (const std::system_error& e) {  // EAGAIN: out of threads (RLIMIT_NPROC, threads-max)
+    return fail_errno(e.code().value(), fmt::format("enter {} namespace: start a thread", ns.info().name));
+  }
   if (thrown) std::rethrow_exception(thrown);
   return result;
 }

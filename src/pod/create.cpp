@@ -20,6 +20,7 @@
 #include "podns/rootless/driver.hpp"
 #include "podns/run_in_ns.hpp"
 #include "podns/userns.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::pod {
 namespace {
@@ -220,7 +221,7 @@ struct Creator {
       rt.capability_args = capability_args(o, i == 0);
       auto doing = fmt::format("attach network {} as {}", net.name, rt.ifname);
       state::AttachmentRecord a{o.name, static_cast<int>(i), net.name, rt.ifname, rt.container_id, netns_path,
-                                net.cni->bytes, rt.capability_args.dump(), "", state::RowState::intent};
+                                net.cni->bytes, json_dump(rt.capability_args), "", state::RowState::intent};
       if (auto s = store.record_attachment_intent(a); !s) return fail_with(s, doing);
       kill_point("create.attach-intent");
       auto result = runtime->add(*net.cni, rt);
@@ -233,7 +234,7 @@ struct Creator {
       kill_point("create.attached");
       auto json = result->to_json();
       if (!json) return fail_with(json, doing);
-      if (auto s = store.commit_attachment(o.name, static_cast<int>(i), json->dump()); !s) return fail_with(s, doing);
+      if (auto s = store.commit_attachment(o.name, static_cast<int>(i), json_dump(*json)); !s) return fail_with(s, doing);
     }
     return {};
   }
@@ -344,7 +345,7 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
       maps = *m;
       spec["idMappings"] = detail::mappings_to_json(*maps);
     }
-    rec.spec = spec.dump();
+    rec.spec = json_dump(spec);
     return store->insert_pod(rec, ports);
   });
   if (auto s = recorded; !s) {

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "podns/fd.hpp"
+#include "podns/parse_int.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::pod {
 namespace {
@@ -19,13 +21,7 @@ Result<std::string> first_host(const std::string& subnet) {
   auto slash = subnet.find('/');
   in_addr addr{};
   int len = -1;
-  if (slash != std::string::npos) {
-    try {
-      len = std::stoi(subnet.substr(slash + 1));
-    } catch (...) {
-      len = -1;
-    }
-  }
+  if (slash != std::string::npos) len = parse_int<int>(std::string_view(subnet).substr(slash + 1)).value_or(-1);
   if (slash == std::string::npos || inet_pton(AF_INET, subnet.substr(0, slash).c_str(), &addr) != 1 || len < 8 ||
       len > 30)
     return fail(Errc::invalid_argument,
@@ -114,7 +110,7 @@ Result<std::string> ensure_default_network(const std::string& conf_dir, const De
   std::error_code ec;
   std::filesystem::create_directories(conf_dir, ec);
   if (ec) return fail(Error(ec, "create " + conf_dir).context("write default network"));
-  if (auto s = write_atomically(path, doc->dump(2) + "\n"); !s) return fail_with(s, "write default network");
+  if (auto s = write_atomically(path, json_dump(*doc, 2) + "\n"); !s) return fail_with(s, "write default network");
   return path;
 }
 

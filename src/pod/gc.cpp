@@ -86,6 +86,9 @@ struct Gc {
       std::string name = f.substr(4, f.size() - 9);
       if (pod_names.count(name) || !validate_name(name)) continue;
       auto pins = find_pins(env.paths, name);
+      // The lock file is how the next gc finds these pins again: it goes only once every pin did.
+      bool all_removed = static_cast<bool>(pins);
+      if (!pins) report.errors.push_back(Error(pins.error()).context(fmt::format("pins of {}", name)));
       if (pins) {
         // user last: it owns the others.
         std::stable_sort(pins->begin(), pins->end(), [](const auto& a, const auto& b) {
@@ -94,12 +97,14 @@ struct Gc {
         for (const auto& pin : *pins) {
           if (auto s = remove_pin(pin.path, pin_dir(env.paths, pin.type)); !s) {
             report.errors.push_back(Error(s.error()).context(fmt::format("unpin {}", pin.path)));
+            all_removed = false;
             continue;
           }
           report.cleaned.push_back(fmt::format("pin {} without a pod: removed", pin.path));
         }
       }
-      ::unlink((dir + "/" + f).c_str());
+      if (all_removed && ::unlink((dir + "/" + f).c_str()) < 0 && errno != ENOENT)
+        report.errors.push_back(Error::from_errno(fmt::format("remove {}/{}", dir, f)));
     }
   }
 
@@ -123,6 +128,8 @@ struct Gc {
         report.errors.push_back(Error(s.error()).context("DEL " + what));
         continue;
       }
+      // Deliberately ignored: the DEL succeeded; an entry left behind only gets another
+      // (idempotent) DEL from the next gc.
       (void)cache.remove(e.network_name, e.container_id, e.ifname);
       auto live = pin_is_live(e.netns);
       if (live && !*live) {

@@ -4,10 +4,12 @@
 // the same (sorted) order, the same escapes.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 
 #include "podns/pod/pod.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::pod {
 namespace {
@@ -67,7 +69,7 @@ class PrettyJson {
       end_array();
     } else {
       next_item();
-      out_ += j.dump();
+      out_ += json_dump(j);
     }
   }
 
@@ -98,6 +100,12 @@ class PrettyJson {
     out_.append(2 * has_items_.size(), ' ');
   }
   void quoted(std::string_view s) {
+    // Bytes >= 0x80 may be invalid UTF-8 (paths and names from the kernel): nlohmann's replacing
+    // dump gives U+FFFD for them, as every other JSON podns writes (podns/json_dump.hpp).
+    if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+      out_ += json_dump(nlohmann::json(std::string(s)));
+      return;
+    }
     out_ += '"';
     for (char c : s) {
       switch (c) {

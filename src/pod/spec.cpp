@@ -10,6 +10,7 @@
 #include "podns/rootless/driver.hpp"
 
 #include "podns/names.hpp"
+#include "podns/parse_int.hpp"
 
 namespace podns::pod {
 namespace {
@@ -47,8 +48,8 @@ bool is_mac(std::string_view s) {
     }
   }
   // Bit 0 of the first octet marks a multicast address, which no interface may have.
-  int first = std::stoi(std::string(s.substr(0, 2)), nullptr, 16);
-  return (first & 1) == 0;
+  auto first = parse_int<unsigned>(s.substr(0, 2), 16);
+  return first && (*first & 1) == 0;
 }
 
 // "8080" -> {8080, 1}; "8080-8082" -> {8080, 3}.

@@ -16,6 +16,7 @@
 #include "rootless/drivers.hpp"
 #include "rootless/helper_process.hpp"
 #include "rootless/slirp_api.hpp"
+#include "podns/parse_int.hpp"
 
 namespace podns::rootless {
 
@@ -232,8 +233,9 @@ Result<std::vector<std::string>> gc(const std::string& run_dir, const std::vecto
   if (DIR* d = opendir("/proc")) {
     while (dirent* e = readdir(d)) {
       std::string name = e->d_name;
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      pid_t pid = static_cast<pid_t>(std::stol(name));
+      auto parsed = parse_int<pid_t>(name);
+      if (!parsed || *parsed <= 0) continue;  // not a process directory
+      pid_t pid = *parsed;
       std::string comm = proc_comm(pid);
       if (comm != "slirp4netns" && comm.rfind("pasta", 0) != 0) continue;
       struct stat st;

@@ -14,6 +14,8 @@
 
 #include "rootless/drivers.hpp"
 #include "rootless/helper_process.hpp"
+#include "podns/parse_int.hpp"
+#include "podns/read_file.hpp"
 
 namespace podns::rootless::detail {
 namespace {
@@ -26,12 +28,14 @@ std::string pasta_spec(const PortForward& f) {
   return fmt::format("{}{}:{}", addr, f.host_port, f.container_port);
 }
 
-// The PID pasta wrote to its pid file, 0 while it has not.
+// The PID pasta wrote to its pid file, 0 while it has not. Anything but one positive decimal
+// number (missing, empty, half-written, garbage) is no PID: the readiness poll keeps waiting and
+// a leftover file is replaced.
 pid_t read_pid_file(const std::string& path) {
-  std::ifstream f(path);
-  long pid = 0;
-  if (f >> pid && pid > 0) return static_cast<pid_t>(pid);
-  return 0;
+  auto text = read_regular_file(path, 64, Errc::corrupt);
+  if (!text) return 0;
+  auto pid = parse_int<pid_t>(trim_blanks(*text));
+  return pid && *pid > 0 ? *pid : 0;
 }
 
 // Socket inodes of pid's open fds; nullopt when /proc/PID/fd is not readable to us.
@@ -68,8 +72,8 @@ std::optional<bool> pasta_holds_port(pid_t pid, const PortForward& f) {
       ls >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
       auto colon = local.rfind(':');
       if (colon == std::string::npos) continue;
-      unsigned port = std::stoul(local.substr(colon + 1), nullptr, 16);
-      if (port == f.host_port && inodes->count(inode)) return true;
+      auto port = parse_int<unsigned>(std::string_view(local).substr(colon + 1), 16);
+      if (port && *port == f.host_port && inodes->count(inode)) return true;
     }
   }
   return false;

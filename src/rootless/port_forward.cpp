@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podns/rootless/driver.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -157,7 +158,7 @@ void from_json(const nlohmann::json& j, RootlessNetRecord& r) {
 
 std::string record_to_json(const RootlessNetRecord& r) {
   nlohmann::json j = r;
-  return j.dump();
+  return json_dump(j);
 }
 
 Result<RootlessNetRecord> record_from_json(std::string_view text) {

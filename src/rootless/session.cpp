@@ -21,6 +21,8 @@
 
 #include "rootless/helper_process.hpp"
 #include "rootless/session_internal.hpp"
+#include "podns/parse_int.hpp"
+#include "sys/proc_status.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -105,12 +107,13 @@ Status setns_session(FdView pidfd, pid_t pid) {
   if (err == EINVAL) {
     // Either a kernel without setns on pidfds, or a multi-threaded caller (the kernel refuses a
     // user namespace then): tell them apart before falling back.
-    std::ifstream status("/proc/self/status");
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("Threads:", 0) == 0 && std::stoi(line.substr(8)) > 1)
-        return fail(Errc::wrong_thread_model, "join the session: setns into a user namespace needs a "
-                                              "single-threaded process");
-    }
+    auto status = sys::read_proc_file("/proc/self/status");
+    if (!status) return fail_with(status, "join the session");
+    auto threads = sys::status_number<long>(*status, "Threads");
+    if (!threads) return fail(std::move(threads.error()).context("join the session: /proc/self/status"));
+    if (*threads > 1)
+      return fail(Errc::wrong_thread_model, "join the session: setns into a user namespace needs a "
+                                            "single-threaded process");
     UniqueFd user(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
     UniqueFd mnt(::open(fmt::format("/proc/{}/ns/mnt", pid).c_str(), O_RDONLY | O_CLOEXEC));
     if (!user || !mnt) return fail_errno(fmt::format("open /proc/{}/ns", pid));
@@ -134,11 +137,16 @@ void to_json(nlohmann::json& j, const SessionInfo& s) {
 Result<std::optional<SessionInfo>> find_session(const std::string& run_dir) {
   std::string pid_file = detail::pause_pid_file(run_dir);
   std::string text = read_small(pid_file);
-  std::istringstream ss(text);
-  long long pid = 0;
-  unsigned long long start = 0;
-  // A missing, empty or garbled file: no session (ensure_session replaces it).
-  if (!(ss >> pid >> start) || pid <= 0 || pid > INT_MAX) return std::optional<SessionInfo>();
+  // "PID START\n", exactly. A missing, empty or garbled file: no session (ensure_session replaces
+  // it); deliberately not an error, or one bad file would lock the user out of every command.
+  std::string_view fields = trim_blanks(text);
+  auto space = fields.find(' ');
+  if (space == std::string_view::npos) return std::optional<SessionInfo>();
+  auto parsed_pid = parse_int<pid_t>(fields.substr(0, space));
+  auto parsed_start = parse_int<unsigned long long>(fields.substr(space + 1));
+  if (!parsed_pid || !parsed_start || *parsed_pid <= 0) return std::optional<SessionInfo>();
+  pid_t pid = *parsed_pid;
+  unsigned long long start = *parsed_start;
   auto fd = detail::open_recorded(static_cast<pid_t>(pid), start);
   if (!fd) return fail_with(fd, "find the session");
   if (!*fd) return std::optional<SessionInfo>();

@@ -15,6 +15,7 @@
 #include "rootless/drivers.hpp"
 #include "rootless/helper_process.hpp"
 #include "rootless/slirp_api.hpp"
+#include "sys/proc_status.hpp"
 
 namespace podns::rootless::detail {
 namespace {
@@ -55,15 +56,13 @@ bool socket_in_use(const std::string& path) {
   return connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
-// CAP_SYS_ADMIN (bit 21) in our effective set, from /proc/self/status.
+// CAP_SYS_ADMIN (bit 21) in our effective set, from /proc/self/status. Unreadable or unparseable
+// counts as no: the only cost is running slirp4netns without its sandbox.
 bool have_cap_sys_admin() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("CapEff:", 0) != 0) continue;
-    uint64_t caps = std::stoull(line.substr(7), nullptr, 16);
-    return caps & (uint64_t{1} << 21);
-  }
-  return false;
+  auto status = sys::read_proc_file("/proc/self/status");
+  if (!status) return false;
+  auto caps = sys::status_number<uint64_t>(*status, "CapEff", 16);
+  return caps && (*caps & (uint64_t{1} << 21));
 }
 
 }  // namespace

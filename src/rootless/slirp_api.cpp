@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "podns/fd.hpp"
+#include "podns/json_dump.hpp"
 
 namespace podns::rootless::detail {
 namespace {
@@ -50,7 +51,7 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
     if (errno != EINPROGRESS && errno != EAGAIN) return err(Error::from_errno("connect " + socket_path));
     if (auto w = wait_for(sock.get(), POLLOUT, deadline, "connect " + socket_path); !w) return err(w.error());
   }
-  std::string body = request.dump();
+  std::string body = json_dump(request);
   for (size_t off = 0; off < body.size();) {
     ssize_t n = send(sock.get(), body.data() + off, body.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
@@ -85,7 +86,8 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
   }
   if (!j.is_object()) return err(Error(Errc::corrupt, fmt::format("reply \"{}\" is no object", reply.substr(0, 200))));
   if (auto e = j.find("error"); e != j.end()) {
-    std::string desc = e->is_object() ? e->value("desc", e->dump()) : e->dump();
+    auto d = e->is_object() ? e->find("desc") : e->end();  // value() would throw on a non-string desc
+    std::string desc = d != e->end() && d->is_string() ? d->get<std::string>() : json_dump(*e);
     return err(Error(Errc::plugin_failed, desc));
   }
   if (auto r = j.find("return"); r != j.end()) return *r;
@@ -104,7 +106,7 @@ Result<int> slirp_add_hostfwd(const std::string& socket_path, const PortForward&
   auto r = slirp_api_call(socket_path, req);
   if (!r) return std::unexpected(r.error());
   if (!r->is_object() || !r->contains("id") || !(*r)["id"].is_number_integer())
-    return fail(Errc::corrupt, fmt::format("slirp4netns API add_hostfwd: reply without an id: {}", r->dump()));
+    return fail(Errc::corrupt, fmt::format("slirp4netns API add_hostfwd: reply without an id: {}", json_dump(*r)));
   return (*r)["id"].get<int>();
 }
 
@@ -131,7 +133,7 @@ Result<std::vector<PortForward>> slirp_list_hostfwd(const std::string& socket_pa
       out.push_back(std::move(f));
     }
   } catch (const nlohmann::json::exception& e) {
-    return fail(Errc::corrupt, fmt::format("slirp4netns API list_hostfwd: {}: {}", e.what(), r->dump()));
+    return fail(Errc::corrupt, fmt::format("slirp4netns API list_hostfwd: {}: {}", e.what(), json_dump(*r)));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "podns/state/store.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "podns/fd.hpp"
 #include "state/schema.hpp"
 #include "state/sqlite.hpp"
 #include "state/store_impl.hpp"
@@ -87,6 +89,39 @@ Status initialize_with_retry(sql::Db& db, std::chrono::milliseconds busy_timeout
   }
 }
 
+// The state names netns paths and holds CNI results: the directories podns makes for it are 0700
+// from birth (create_directories would give 0777 & ~umask). Directories that exist keep their
+// mode: podns did not make them.
+Status make_private_dirs(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return {};
+  if (errno != ENOENT) return fail_errno("create directory " + dir);
+  auto slash = dir.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return fail_errno(ENOENT, "create directory " + dir);
+  if (auto st = make_private_dirs(dir.substr(0, slash)); !st) return st;
+  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("create directory " + dir);
+  return {};
+}
+
+// The database file 0600 from birth. SQLite would create it 0644 & ~umask, and it gives the -wal
+// and -shm files the mode of the database file, so creating the file here first covers all three
+// without touching the process-wide umask. O_EXCL: an existing file is not ours to create.
+// Closed at once, before SQLite opens it: closing any fd of a file drops the process's POSIX
+// locks on it (SQLite's locks), and no connection has this brand-new file open yet.
+// Files left by versions that created them with the umask lose their group and other bits.
+Status create_private_db_file(const std::string& db_path) {
+  UniqueFd fd(::open(db_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd) return {};
+  if (errno != EEXIST) return fail_errno("create " + db_path);
+  for (const std::string& path : {db_path, db_path + "-wal", db_path + "-shm"}) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0) continue;
+    // Deliberately best effort, as the chmod before it was: a file of another owner (EPERM) is
+    // not ours to change, and its owner's next open tightens it.
+    (void)::chmod(path.c_str(), st.st_mode & 0700);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds busy_timeout) {
@@ -97,12 +132,11 @@ Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds 
     if (migrate(idle->db)) return Store(std::move(idle), db_path);
   }
   auto doing = fmt::format("open state database {}", db_path);
-  std::error_code ec;
-  auto dir = std::filesystem::path(db_path).parent_path();
+  auto dir = std::filesystem::path(db_path).parent_path().string();
   if (!dir.empty()) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return fail(Error(ec, fmt::format("create directory {}", dir.string())).context(doing));
+    if (auto st = make_private_dirs(dir); !st) return fail_with(st, doing);
   }
+  if (auto st = create_private_db_file(db_path); !st) return fail_with(st, doing);
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(db_path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -123,14 +157,14 @@ Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds 
   // The first statement is the one that reads the file header, so it is the one that reports a
   // file that is not a database.
   if (auto s = initialize_with_retry(db, busy_timeout); !s) return fail_with(s, doing);
-  ::chmod(db_path.c_str(), 0600);
+  // The identity the pool checks before handing this connection out again (store_pool.cpp).
+  struct stat st {};
+  if (::stat(db_path.c_str(), &st) < 0) return fail(Error::from_errno("stat " + db_path).context(doing));
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
   impl->owner_pid = ::getpid();
-  if (struct stat st {}; ::stat(db_path.c_str(), &st) == 0) {
-    impl->file_dev = st.st_dev;
-    impl->file_ino = st.st_ino;
-  }
+  impl->file_dev = st.st_dev;
+  impl->file_ino = st.st_ino;
   return Store(std::move(impl), db_path);
 }
 

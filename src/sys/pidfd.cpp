@@ -1,4 +1,5 @@
 #include "sys/pidfd.hpp"
+#include "sys/proc_status.hpp"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,14 +33,15 @@ Result<bool> pidfd_is_alive(FdView pidfd) {
   }
   // Signal 0 succeeds for a zombie, whose namespaces are already gone. A pidfd's fdinfo names
   // the PID, -1 once the process has been reaped; /proc/PID/stat tells a zombie.
-  std::ifstream info(fmt::format("/proc/self/fdinfo/{}", pidfd.get()));
-  std::string line;
-  long pid = 0;
-  while (std::getline(info, line)) {
-    if (line.rfind("Pid:", 0) == 0) pid = std::stol(line.substr(4));
-  }
-  if (pid <= 0) return false;
-  std::ifstream st(fmt::format("/proc/{}/stat", pid));
+  std::string fdinfo_path = fmt::format("/proc/self/fdinfo/{}", pidfd.get());
+  auto info = read_proc_file(fdinfo_path);
+  if (!info) return fail_with(info, "check a pidfd");
+  auto pid = status_number<long>(*info, "Pid");
+  // No Pid line: nothing tells this process is there; counted as gone, like a reaped one (-1).
+  if (!pid && pid.error().is(Errc::not_found)) return false;
+  if (!pid) return fail(std::move(pid.error()).context(fdinfo_path));
+  if (*pid <= 0) return false;
+  std::ifstream st(fmt::format("/proc/{}/stat", *pid));
   std::string stat;
   if (!std::getline(st, stat)) return false;
   auto close = stat.rfind(')');

@@ -160,6 +160,37 @@ TEST(NsCli, IpNetnsListSeesAPodnsPin) {
   EXPECT_EQ(run({"ip", "netns", "list"}).out.find(name), std::string::npos);
 }
 
+// `ip netns add` takes any byte but '/' and NUL; nlohmann's dump() threw on the invalid UTF-8 and
+// `podns ns ls --json` died of an uncaught exception. The byte comes out as U+FFFD (as `ip -j`).
+TEST(NsCli, LsJsonWithAnInvalidUtf8PinName) {
+  PODNS_REQUIRE_ROOT();
+  PODNS_REQUIRE_TOOL("ip", "iproute2");
+  std::string name = unique_name("podns-u-") + "\xff";
+  ASSERT_EQ(run({"ip", "netns", "add", name}).exit_code, 0);
+  struct Cleanup {
+    std::string name;
+    ~Cleanup() { run({"ip", "netns", "del", name}); }
+  } cleanup{name};
+  auto ls = run_podns({"ns", "ls", "--json"}, {"PODNS_RUN_DIR="});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.err, "");
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(ls.out)) << ls.out;
+  std::string shown = name.substr(0, name.size() - 1) + "\xef\xbf\xbd";
+  bool found = false;
+  for (auto& e : j)
+    if (e["name"] == shown) {
+      found = true;
+      EXPECT_EQ(e["path"], "/run/netns/" + shown);
+      EXPECT_TRUE(e["live"].get<bool>());
+    }
+  EXPECT_TRUE(found) << ls.out;
+  // The text listing keeps the exact bytes.
+  auto text = run_podns({"ns", "ls"}, {"PODNS_RUN_DIR="});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(name), std::string::npos);
+}
+
 TEST(NsCli, AttachIdentifyPids) {
   PODNS_REQUIRE_ROOT();
   CliEnv podns;
