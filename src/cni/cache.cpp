@@ -12,6 +12,7 @@
 
 #include "podns/cni/types.hpp"
 #include "podns/fd.hpp"
+#include "podns/make_dirs.hpp"
 #include "podns/read_file.hpp"
 #include "podns/json_dump.hpp"
 
@@ -22,17 +23,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxEntryBytes = 4u << 20;
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-Status mkdir_p(const std::string& path, mode_t mode) {
-  std::size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    std::string part = path.substr(0, pos);
-    if (part.empty()) continue;
-    if (::mkdir(part.c_str(), mode) < 0 && errno != EEXIST) return fail_errno("mkdir " + part);
-  }
-  return {};
-}
 
 Status write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
@@ -185,7 +175,7 @@ std::string ResultCache::entry_path(std::string_view network, std::string_view c
 Status ResultCache::write(const CacheEntry& entry) const {
   const std::string dir = results_dir();
   const std::string path = entry_path(entry.network_name, entry.container_id, entry.ifname);
-  if (auto st = mkdir_p(dir, 0700); !st) return fail_with(st, "write CNI cache");
+  if (auto st = make_dirs(dir, 0700); !st) return fail_with(st, "write CNI cache");
   // Temp file in the same dir, fsync, rename over the entry: a crash leaves either the old entry or
   // the new one, never a torn file. The dot prefix keeps podns's list() off it.
   std::string tmp = fmt::format("{}/.tmp-{}-{}-{}-XXXXXX", dir, entry.network_name, entry.container_id, entry.ifname);

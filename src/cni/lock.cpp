@@ -5,18 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "podns/make_dirs.hpp"
+
 namespace podns::cni {
 
 Result<FileLock> FileLock::acquire(const std::string& path, bool exclusive) {
   auto slash = path.rfind('/');
   if (slash != std::string::npos) {
     // Parent dirs: <cache>/podns-locks; the cache dir itself may not exist yet.
-    std::string dir = path.substr(0, slash);
-    for (std::size_t pos = 1; pos != std::string::npos;) {
-      pos = dir.find('/', pos + 1);
-      std::string part = dir.substr(0, pos);
-      if (::mkdir(part.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("create lock dir " + part);
-    }
+    if (auto st = make_dirs(path.substr(0, slash), 0700); !st) return fail_with(st, "open lock " + path);
   }
   for (;;) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));

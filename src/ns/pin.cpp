@@ -15,20 +15,11 @@
 
 #include <fmt/format.h>
 
+#include "podns/make_dirs.hpp"
 #include "sys/nsfs.hpp"
 
 namespace podns {
 namespace {
-
-Status mkdir_p(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return {};
-  if (errno != ENOENT) return fail_errno("mkdir " + dir);
-  auto slash = dir.find_last_of('/');
-  if (slash == std::string::npos || slash == 0) return fail_errno(ENOENT, "mkdir " + dir);
-  if (auto st = mkdir_p(dir.substr(0, slash)); !st) return st;
-  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("mkdir " + dir);
-  return {};
-}
 
 // Is `path` the root of a mount? statx reports it directly (Linux 5.8+).
 bool is_mount_root(const std::string& path) {
@@ -83,7 +74,7 @@ constexpr int kBusyRetries = 5;  // 5+10+20+40+80 ms: outlasts a concurrent `ip 
 }  // namespace
 
 Status prepare_pin_dir(const std::string& dir) {
-  if (auto st = mkdir_p(dir); !st) return fail_with(st, "prepare pin dir");
+  if (auto st = make_dirs(dir, 0755); !st) return fail_with(st, "prepare pin dir");
   // Fast path, as `ip netns add`: already a mount point, so (re)mark it shared and be done.
   if (::mount("", dir.c_str(), nullptr, MS_SHARED, nullptr) == 0) return {};
   if (errno != EINVAL) return fail_errno(fmt::format("prepare pin dir: make {} shared", dir));

@@ -12,6 +12,7 @@
 #include "podns/fd.hpp"
 #include "podns/parse_int.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/make_dirs.hpp"
 
 namespace podns::pod {
 namespace {
@@ -107,9 +108,7 @@ Result<std::string> ensure_default_network(const std::string& conf_dir, const De
   if (::stat(path.c_str(), &st) == 0) return path;
   auto doc = default_network_conflist(o);
   if (!doc) return fail(doc.error());
-  std::error_code ec;
-  std::filesystem::create_directories(conf_dir, ec);
-  if (ec) return fail(Error(ec, "create " + conf_dir).context("write default network"));
+  if (auto st = make_dirs(conf_dir, 0755); !st) return fail_with(st, "write default network");
   if (auto s = write_atomically(path, json_dump(*doc, 2) + "\n"); !s) return fail_with(s, "write default network");
   return path;
 }

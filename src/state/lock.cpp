@@ -9,13 +9,14 @@
 
 #include <fmt/format.h>
 
+#include "podns/make_dirs.hpp"
+
 namespace podns::state {
 
 Result<FileLock> FileLock::acquire(const std::string& path, Mode mode, std::chrono::milliseconds timeout) {
   auto doing = fmt::format("lock {}", path);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return fail(Error(ec, "create lock directory").context(doing));
+  // Lock files name pods; their directory is podns's alone.
+  if (auto st = make_dirs(std::filesystem::path(path).parent_path().string(), 0700); !st) return fail_with(st, doing);
   int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
   // flock has no timed wait; poll with a short backoff. The common case (uncontended) takes one call.
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "podns/fd.hpp"
+#include "podns/make_dirs.hpp"
 #include "state/schema.hpp"
 #include "state/sqlite.hpp"
 #include "state/store_impl.hpp"
@@ -89,19 +90,6 @@ Status initialize_with_retry(sql::Db& db, std::chrono::milliseconds busy_timeout
   }
 }
 
-// The state names netns paths and holds CNI results: the directories podns makes for it are 0700
-// from birth (create_directories would give 0777 & ~umask). Directories that exist keep their
-// mode: podns did not make them.
-Status make_private_dirs(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return {};
-  if (errno != ENOENT) return fail_errno("create directory " + dir);
-  auto slash = dir.find_last_of('/');
-  if (slash == std::string::npos || slash == 0) return fail_errno(ENOENT, "create directory " + dir);
-  if (auto st = make_private_dirs(dir.substr(0, slash)); !st) return st;
-  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("create directory " + dir);
-  return {};
-}
-
 // The database file 0600 from birth. SQLite would create it 0644 & ~umask, and it gives the -wal
 // and -shm files the mode of the database file, so creating the file here first covers all three
 // without touching the process-wide umask. O_EXCL: an existing file is not ours to create.
@@ -134,7 +122,8 @@ Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds 
   auto doing = fmt::format("open state database {}", db_path);
   auto dir = std::filesystem::path(db_path).parent_path().string();
   if (!dir.empty()) {
-    if (auto st = make_private_dirs(dir); !st) return fail_with(st, doing);
+    // The state names netns paths and holds CNI results: what podns makes for it is private.
+    if (auto st = make_dirs(dir, 0700); !st) return fail_with(st, doing);
   }
   if (auto st = create_private_db_file(db_path); !st) return fail_with(st, doing);
   sqlite3* raw = nullptr;

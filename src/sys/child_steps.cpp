@@ -39,14 +39,16 @@ void close_fds(unsigned lo, unsigned hi) {
 
 bool ChildPlan::reset_signals(ChildFailure& f) const noexcept {
   // Dispositions first, then the mask: a signal unblocked while its handler is still the
-  // parent's would run parent code in the child. glibc refuses its own internal signals (EINVAL):
-  // nothing to do for those, nor for SIGKILL and SIGSTOP.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  ::sigemptyset(&dfl.sa_mask);
+  // parent's would run parent code in the child. Through the syscall: glibc's sigaction() refuses
+  // its two internal signals (32 and 33) with EINVAL, yet an "ignore" of those that the parent
+  // inherited from its own parent passes execve like any other (seen under CI: SigIgn
+  // 0x180000000 in every child). SIG_DFL is 0, so an all-zero kernel sigaction is "default, no
+  // flags, empty mask" whatever the architecture's field order. 8: the kernel's sigset (64
+  // signals), not glibc's 128-byte sigset_t. SIGKILL and SIGSTOP cannot be changed.
+  const unsigned long dfl[4] = {};
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    (void)::sigaction(sig, &dfl, nullptr);
+    (void)::syscall(SYS_rt_sigaction, sig, dfl, nullptr, 8);
   }
   sigset_t none;
   ::sigemptyset(&none);

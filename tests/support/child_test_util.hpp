@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -81,8 +82,14 @@ class HostileSignals {
     ign.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &ign, &old_pipe_);
     ::sigaction(SIGTERM, &ign, &old_term_);
+    // Also one of glibc's internal signals, which glibc's sigaction() refuses to touch but a
+    // parent can leave ignored (CI's did): 32, used only by pthread_cancel. Not 33: glibc's setxid
+    // broadcast waits for its handler. Raw kernel sigactions: SIG_IGN is 1, the rest zero.
+    const unsigned long ign_raw[4] = {1, 0, 0, 0};
+    ::syscall(SYS_rt_sigaction, kGlibcCancelSignal, ign_raw, old_cancel_, 8);
   }
   ~HostileSignals() {
+    ::syscall(SYS_rt_sigaction, kGlibcCancelSignal, old_cancel_, nullptr, 8);
     ::sigaction(SIGPIPE, &old_pipe_, nullptr);
     ::sigaction(SIGTERM, &old_term_, nullptr);
     ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
@@ -91,8 +98,10 @@ class HostileSignals {
   HostileSignals& operator=(const HostileSignals&) = delete;
 
  private:
+  static constexpr int kGlibcCancelSignal = 32;
   sigset_t old_mask_;
   struct sigaction old_pipe_ {}, old_term_ {};
+  unsigned long old_cancel_[4] = {};
 };
 
 // Threads that keep creating and joining short-lived threads, allocating as they go, until
