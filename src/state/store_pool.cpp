@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <cstddef>
 #include <mutex>
 #include <vector>
 
@@ -51,10 +51,11 @@ std::unique_ptr<Store::Impl> take(const std::string& path) {
   Pool& p = the_pool();
   std::lock_guard lock(p.mutex);
   pid_t self = ::getpid();
-  for (auto it = p.idle.rbegin(); it != p.idle.rend(); ++it) {
-    if (it->path != path) continue;
-    auto impl = std::move(it->impl);
-    p.idle.erase(std::next(it).base());
+  // Newest first, by index: erasing entry i leaves the entries before it where they are.
+  for (size_t i = p.idle.size(); i-- > 0;) {
+    if (p.idle[i].path != path) continue;
+    auto impl = std::move(p.idle[i].impl);
+    p.idle.erase(p.idle.begin() + static_cast<std::ptrdiff_t>(i));
     if (impl->owner_pid != self) {
       abandon(std::move(impl));
       continue;
