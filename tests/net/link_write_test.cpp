@@ -52,6 +52,12 @@ struct HostAndPod {
   }
   bool ok() const { return error.empty(); }
 
+  // Packets the host end `name` has received (what the pod end sent); ~0 when it cannot be read.
+  unsigned long long host_rx(const std::string& name) const {
+    auto l = client->link(name);
+    return l && l->stats ? l->stats->rx_packets : ~0ull;
+  }
+
   VethRequest veth(std::string host_name, std::string peer_name = "eth0") const {
     VethRequest r;
     r.host_name = std::move(host_name);
@@ -302,10 +308,7 @@ TEST(LinkWrite, ArpNotifySendsAGratuitousArpAsTheLinkComesUp) {
   auto eth0 = t.pod_client->link("eth0");
   ASSERT_OK(eth0);
   ASSERT_OK(t.pod_client->add_address(AddressRequest{.index = eth0->index, .address = "10.79.0.2", .prefix_len = 24}));
-  auto rx = [&] {
-    auto l = t.client->link("vethab12");
-    return l && l->stats ? l->stats->rx_packets : ~0ull;
-  };
+  auto rx = [&] { return t.host_rx("vethab12"); };
 
   // Without it, coming up is silent.
   ASSERT_OK(t.pod_client->set_link(LinkChange{.index = eth0->index, .up = true}));
@@ -328,10 +331,7 @@ TEST(LinkWrite, NoIpv6LinkLocalKeepsAnIpv6LinkSilent) {
   auto eth0 = t.pod_client->link("eth0");
   ASSERT_OK(eth0);
   t.pod.sysctl("net.ipv6.conf.eth0.disable_ipv6=0");
-  auto rx = [&] {
-    auto l = t.client->link("vethab12");
-    return l && l->stats ? l->stats->rx_packets : ~0ull;
-  };
+  auto rx = [&] { return t.host_rx("vethab12"); };
   ASSERT_OK(t.pod_client->set_link(LinkChange{.index = eth0->index, .up = true, .no_ipv6_link_local = true}));
   EXPECT_EQ(read_in(t.pod, "/proc/sys/net/ipv6/conf/eth0/addr_gen_mode"), "1");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
