@@ -112,8 +112,7 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   const auto doing = fmt::format("attach network {} as {}", net.name, req.ifname);
   auto host_if = random_veth_name();
   if (!host_if) return fail_with(host_if, doing);
-  if (req.ip && std::none_of(net.ranges.begin(), net.ranges.end(),
-                             [&](const IpRange& r) { return r.subnet.contains(*req.ip); }))
+  if (req.ip && !net.contains(*req.ip))
     return fail(Errc::invalid_argument,
                 fmt::format("{}: ip {} is in no subnet of network {}", doing, req.ip->str(), net.name));
 
@@ -170,8 +169,7 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   // an IPv4-only network, no IPv6 link-local address: its DAD, router solicitations and MLD
   // reports would be flooded to every pod on the bridge (at 1000 pods, the kernel's per-create
   // cost grew 20x, most of it that traffic), as Docker leaves IPv6 off on IPv4-only networks.
-  const bool ipv4_only = std::none_of(addrs.begin(), addrs.end(), [](const Assigned& x) { return x.addr.family == AF_INET6; });
-  if (auto s = (*pod)->set_link({eth->index, true, !req.mac.empty(), ipv4_only}); !s) return fail_with(s, doing);
+  if (auto s = (*pod)->set_link({eth->index, true, !req.mac.empty(), !net.has_ipv6()}); !s) return fail_with(s, doing);
   if (req.default_route) {
     for (const auto& x : addrs) {
       if (auto s = (*pod)->add_route({x.addr.family, "", 0, x.range->gateway.str(), eth->index, 0}); !s)

@@ -53,6 +53,10 @@ bool Network::has_ipv6() const {
   return std::any_of(ranges.begin(), ranges.end(), [](const IpRange& r) { return r.subnet.addr.family == AF_INET6; });
 }
 
+bool Network::contains(const IpAddr& ip) const {
+  return std::any_of(ranges.begin(), ranges.end(), [&](const IpRange& r) { return r.subnet.contains(ip); });
+}
+
 nlohmann::json Network::options_json() const {
   nlohmann::json subnets = nlohmann::json::array();
   for (const auto& r : ranges) {

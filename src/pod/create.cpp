@@ -312,8 +312,7 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
   if (!o.ip.empty() && !nets.empty() && nets[0].native) {
     auto ip = network::IpAddr::parse(o.ip);
     if (!ip) return fail_with(ip, doing + ": --ip");
-    const auto& ranges = nets[0].native->ranges;
-    if (std::none_of(ranges.begin(), ranges.end(), [&](const auto& r) { return r.subnet.contains(*ip); }))
+    if (!nets[0].native->contains(*ip))
       return fail(Errc::invalid_argument,
                   fmt::format("{}: --ip {} is in no subnet of network {}", doing, o.ip, nets[0].name));
   }

@@ -43,6 +43,8 @@ struct Network {
   std::int64_t created_at = 0;
 
   bool has_ipv6() const;
+  // Whether `ip` is in one of its subnets (a static address must be).
+  bool contains(const IpAddr& ip) const;
   // The stored definition (NetworkRecord::options) and back.
   nlohmann::json options_json() const;
   state::NetworkRecord record() const;
