@@ -15,7 +15,7 @@
 namespace podns {
 namespace {
 
-using test::proc_fds;
+using test::sleeper_fds;
 using test::proc_status_field;
 
 // A shell line that fails when the stray fd or a blocked or ignored signal reached it. The
@@ -30,7 +30,7 @@ TEST(SpawnChild, StrayFdDoesNotReachTheProcess) {
   ASSERT_EQ(stray.get(), test::StrayFd::kNumber);
   auto child = spawn({.argv = {"sleep", "1000"}});
   ASSERT_OK(child);
-  EXPECT_EQ(proc_fds(child->pid()), (std::set<int>{0, 1, 2}));
+  EXPECT_EQ(sleeper_fds(child->pid()), (std::set<int>{0, 1, 2}));
   ASSERT_OK(child->kill_and_wait());
 }
 

@@ -19,7 +19,7 @@ TEST(HelperProcess, GetsOnlyItsFdsDefaultSignalsAndASessionOfItsOwn) {
   UniqueFd rd(p[0]), wr(p[1]);
   auto helper = spawn_helper("/bin/sleep", {"sleep", "1000"}, {{1, wr.get()}, {4, wr.get()}});
   ASSERT_OK(helper);
-  EXPECT_EQ(test::proc_fds(helper->pid), (std::set<int>{0, 1, 2, 4}));
+  EXPECT_EQ(test::sleeper_fds(helper->pid), (std::set<int>{0, 1, 2, 4}));
   EXPECT_EQ(test::proc_status_field(helper->pid, "SigBlk"), "0000000000000000");
   EXPECT_EQ(test::proc_status_field(helper->pid, "SigIgn"), "0000000000000000");
   EXPECT_EQ(::getsid(helper->pid), helper->pid);

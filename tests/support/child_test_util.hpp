@@ -38,7 +38,19 @@ inline std::string proc_status_field(pid_t pid, const std::string& key) {
 }
 
 // Open fd numbers of PID.
-inline std::set<int> proc_fds(pid_t pid) {
+// The fds of a `sleep` child once it sleeps. Right after the exec the dynamic loader still has
+// files of its own open (fd 3: ld.so.cache, a library): reading /proc then saw them (CI, under
+// ASan). So wait, at most 5 s, until the process is inside clock_nanosleep (/proc/PID/syscall
+// starts with the syscall number), where it holds only what it was given.
+inline std::set<int> sleeper_fds(pid_t pid) {
+  const std::string syscall_file = "/proc/" + std::to_string(pid) + "/syscall";
+  const std::string asleep = std::to_string(SYS_clock_nanosleep) + " ";
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream f(syscall_file);
+    std::string line;
+    if (std::getline(f, line) && line.rfind(asleep, 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   std::set<int> out;
   std::string dir = "/proc/" + std::to_string(pid) + "/fd";
   DIR* d = ::opendir(dir.c_str());

@@ -14,7 +14,7 @@
 namespace podns::sys {
 namespace {
 
-using test::proc_fds;
+using test::sleeper_fds;
 using test::proc_status_field;
 
 // A process that stays up until killed, so /proc shows what it got after the exec.
@@ -42,7 +42,7 @@ TEST(Child, OnlyHandedOverFdsReachTheProcess) {
   ChildPlan plan(std::move(spec));
   auto child = start_child(plan);
   ASSERT_OK(child);
-  EXPECT_EQ(proc_fds(child->pid()), (std::set<int>{0, 1, 2, 5}));
+  EXPECT_EQ(sleeper_fds(child->pid()), (std::set<int>{0, 1, 2, 5}));
   EXPECT_EQ(readlink_str(fmt::format("/proc/{}/fd/5", child->pid())),
             readlink_str(fmt::format("/proc/self/fd/{}", wr.get())));
   ASSERT_OK(child->kill_and_wait());
