@@ -139,7 +139,9 @@ TEST(PodCli, InspectSaysWhenTheHelperDied) {
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find(fmt::format("helper:      slirp4netns pid {} not running (died)", pid)), std::string::npos)
       << text.out;
-  if (after["helpers"][0].contains("log")) EXPECT_NE(text.out.find("  last log:\n    "), std::string::npos) << text.out;
+  if (after["helpers"][0].contains("log")) {
+    EXPECT_NE(text.out.find("  last log:\n    "), std::string::npos) << text.out;
+  }
   auto rm = run_podns({"pod", "rm", name}, env);
   EXPECT_EQ(rm.exit_code, 0) << rm.err;
   EXPECT_EQ(json_of(run_podns({"pod", "ls", "--json"}, env)).size(), 0u);

@@ -142,7 +142,7 @@ struct RemoveOptions {
 [[nodiscard]] Result<PodInfo> inspect(const PodEnv& env, const std::string& name);
 [[nodiscard]] Result<std::vector<PodInfo>> list(const PodEnv& env);
 
-// What engineer F's `pod stats` (and anything else) needs: each pod's sandbox key and its
+// What `pod stats` (and anything else) needs: each pod's sandbox key and its
 // interfaces inside the pod, from the state alone.
 struct PodNetns {
   std::string name;
