@@ -50,6 +50,28 @@ TEST(PendingDel, EveryAddGetsItsDelEvenWhenTheRollbackDelFailed) {
   for (const auto& d : dels) EXPECT_EQ(d["env"]["CNI_IFNAME"], "eth0");
 }
 
+// The other path that lost a DEL: rm --force dropped the attachment (and its cache entry) after
+// its DEL failed, and nothing ran it again.
+TEST(PendingDel, AForcedRemoveStillGetsItsDel) {
+  REQUIRE_FAKE_CNI();
+  PodWorld w;
+  FakeCniNet f(w);
+  f.fix_add();
+  ASSERT_OK(create(w.env, {.name = "forced", .networks = {FakeCniNet::kName}}));
+  ASSERT_OK(remove(w.env, "forced", {.force = true}));
+  EXPECT_TRUE(inspect(w.env, "forced").error().is(Errc::not_found));
+  f.fix_del();
+  size_t before = f.calls().size();
+  ASSERT_OK(gc(w.env));
+  auto dels = f.calls("DEL", container_id("forced"), before);
+  ASSERT_EQ(dels.size(), 2u) << "gc never ran the DEL the forced rm owed";
+  for (const auto& d : dels) {
+    EXPECT_EQ(d["env"]["CNI_IFNAME"], "eth0");
+    // The cached ADD result, kept in the pending DEL when the cache entry went.
+    EXPECT_EQ(d["conf"]["prevResult"]["interfaces"][1]["name"], "b-eth0");
+  }
+}
+
 TEST(PendingDel, KeptWithoutTheRowAndRunByGcOnceThePluginIsFixed) {
   REQUIRE_FAKE_CNI();
   PodWorld w;
