@@ -75,7 +75,8 @@ void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::str
 // Undo everything recorded for the pod, newest first: stop helpers, DEL attachments in reverse,
 // unpin, drop the state. Every step runs even when an earlier one failed. Without `force`, a failed
 // DEL keeps the pod (phase removing, pins kept so a retried DEL can still enter the netns) and the
-// first error is returned; with `force` the state goes anyway and failures become warnings.
+// first error is returned; with `force` the state goes anyway and failures become warnings, and a
+// CNI DEL that failed is kept as a pending DEL in the transaction that drops the pod.
 [[nodiscard]] Status teardown(const PodEnv& env, state::Store& store, const state::PodState& st, bool force);
 
 // Roll back every pod whose operation crashed: phase not ready and nobody holds its lock. Best

@@ -178,7 +178,8 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
   // The pending DEL is now the one place that owes it, with the cached result in it: gc's sweep of
   // cache entries without a pod must not DEL it a second time. Removed only after the commit, so
   // no crash loses the result; one left behind is skipped by that sweep while its DEL is pending.
-  for (const auto& p : owed) (void)cni::ResultCache(env.paths.cni_cache_dir).remove(p.network, p.container_id, p.ifname);
+  cni::ResultCache cache(env.paths.cni_cache_dir);
+  for (const auto& p : owed) (void)cache.remove(p.network, p.container_id, p.ifname);
   return {};
 }
 

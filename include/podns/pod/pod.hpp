@@ -128,7 +128,9 @@ void add_live_state(PodInfo& info, const state::PodState& st);
 // Create the pod: pin its namespaces, attach each network in order (eth0, eth1, ...) with port
 // mappings, static IP and MAC through runtimeConfig, set the sysctls. On any failure everything
 // already done is undone (DEL of attached networks in reverse, unpin, state dropped) and the first
-// error is returned; failures of the undo itself go to env.on_warning.
+// error is returned; failures of the undo itself go to env.on_warning (a CNI DEL that failed there
+// is kept as a pending DEL: pending_dels()). A pending DEL of an attachment it is about to ADD again
+// runs first, and the create fails while it fails.
 [[nodiscard]] Result<PodInfo> create(const PodEnv& env, CreateOptions options);
 
 struct RemoveOptions {
@@ -138,7 +140,8 @@ struct RemoveOptions {
 };
 // DEL the networks in reverse, unpin, drop the state. Idempotent: works when the netns was already
 // deleted by someone else and after a crash. A DEL that fails does not stop the rest; without
-// --force the pod then stays (phase removing, only the failed attachments left) for a retry.
+// --force the pod then stays (phase removing, only the failed attachments left) for a retry; with
+// it, a CNI DEL that failed is kept as a pending DEL (gc retries it).
 [[nodiscard]] Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& options = {});
 
 // The stored state plus the live state (add_live_state): one pod's rows only.
