@@ -39,6 +39,7 @@ struct Gc {
   std::set<std::string> pod_names;
   std::set<std::tuple<std::string, std::string, std::string>> attachments;  // network, container id, ifname
   std::set<std::pair<std::string, std::string>> lease_owners;                // network, container id
+  std::set<std::tuple<std::string, std::string, std::string>> owed;          // pending DELs still failing
 
   Status reload() {
     auto all = store.load_all();
@@ -108,7 +109,16 @@ struct Gc {
     }
   }
 
+  // Every CNI DEL still owed (pod/pending_dels.cpp); what still fails is left to the next try.
+  void pending_dels() {
+    detail::retry_all_pending_dels(env, store, report);
+    auto left = store.pending_dels();
+    if (!left) return;  // reported by the retry already
+    for (const auto& p : *left) owed.insert({p.network, p.container_id, p.ifname});
+  }
+
   // CNI cache entries of podns container ids that no attachment in the state names: DEL them.
+  // An entry a pending DEL names is its business: not DELed twice.
   void cache_without_pod() {
     cni::ResultCache cache(env.paths.cni_cache_dir);
     auto entries = cache.list("");
@@ -117,6 +127,7 @@ struct Gc {
     for (const auto& e : *entries) {
       if (e.container_id.rfind(kIdPrefix, 0) != 0) continue;  // another runtime's
       if (attachments.count({e.network_name, e.container_id, e.ifname})) continue;
+      if (owed.count({e.network_name, e.container_id, e.ifname})) continue;
       auto what = fmt::format("CNI attachment {}/{}/{}", e.network_name, e.container_id, e.ifname);
       auto net = cni::parse_network_list(e.config);
       if (!net) {
@@ -222,11 +233,12 @@ Result<GcReport> gc(const PodEnv& env) {
   GcReport report;
   detail::reconcile_boot(env, *store, &report.cleaned, &report.errors);
   detail::recover_crashed(env, *store, &report.cleaned, &report.errors);
-  Gc g{env, *store, report, {}, {}, {}, {}};
+  Gc g{env, *store, report, {}, {}, {}, {}, {}};
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
   g.state_without_pins();
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
   // DEL before unpinning: the plugins clean up inside the netns while it still exists.
+  g.pending_dels();
   g.cache_without_pod();
   g.pins_without_state();
   g.leases_without_pod();

@@ -75,6 +75,9 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
   // absent pin), one transaction instead of one per row.
   std::vector<int> detached;
   std::vector<std::string> unpinned;
+  // Forced: the CNI DELs that failed. Their rows go with the pod, and these records of the DELs
+  // still owed come in the same transaction (gc and later commands retry them).
+  std::vector<state::PendingDel> owed;
   if (!st.attachments.empty()) {
     std::optional<cni::Runtime> runtime;
     LazyHostPlane host(env);
@@ -111,10 +114,14 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       rt.capability_args = nlohmann::json::parse(a.runtime_config, nullptr, false);
       if (!rt.capability_args.is_object()) rt.capability_args = nlohmann::json::object();
       if (auto s = runtime->del(*net, rt); !s) {
-        errors.push_back(Error(s.error()).context(doing));
         del_failed = true;
-        // Forced: forget the attachment everywhere, or gc would retry the failing DEL forever.
-        if (force) (void)cni::ResultCache(env.paths.cni_cache_dir).remove(a.network, a.container_id, a.ifname);
+        if (!force) {
+          errors.push_back(Error(s.error()).context(doing));
+          continue;
+        }
+        errors.push_back(Error(s.error()).context(doing + " (kept as a pending DEL: podns gc retries it)"));
+        // Read now, while the pins still hold the netns: a retry enters it only if it is still this one.
+        owed.push_back(pending_del_for(a, a.result, s.error().message()));
         continue;
       }
       kill_point("rm.deleted");
@@ -162,7 +169,18 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
     return fail(first.context(fmt::format("remove pod {} (state kept; run pod rm again, or pod rm --force)", name)));
   }
   for (const auto& e : errors) env.warn(Error(e).context(fmt::format("remove pod {} (forced)", name)));
-  return store.delete_pod(name);
+  auto dropped = store.transaction([&]() -> Status {
+    for (const auto& p : owed)
+      if (auto s = store.add_pending_del(p); !s) return s;
+    return store.delete_pod(name);
+  });
+  if (!dropped) return dropped;
+  // The pending DEL is now the one place that owes it, with the cached result in it: gc's sweep of
+  // cache entries without a pod must not DEL it a second time. Removed only after the commit, so
+  // no crash loses the result; one left behind is skipped by that sweep while its DEL is pending.
+  cni::ResultCache cache(env.paths.cni_cache_dir);
+  for (const auto& p : owed) (void)cache.remove(p.network, p.container_id, p.ifname);
+  return {};
 }
 
 void recover_crashed(const PodEnv& env, state::Store& store, std::vector<std::string>* cleaned,
@@ -206,6 +224,7 @@ Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& o
   if (!store) return fail_with(store, doing);
   detail::reconcile_boot(env, *store);
   detail::recover_crashed(env, *store);
+  detail::retry_some_pending_dels(env, *store, name);
   auto st = store->load(name);
   if (!st) {
     if (st.error().is(Errc::not_found)) {

@@ -179,6 +179,8 @@ void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::str
       auto pods = store.load_all();
       if (!pods) return fail(pods.error());
       old_pods = std::move(*pods);
+      // A netns of this boot may have the inode one of the old boot had: never hand it to a DEL.
+      if (auto s = store.forget_pending_del_netns(); !s) return s;
     }
     return store.set_meta("boot_id", *boot);
   });

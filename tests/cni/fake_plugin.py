@@ -2,8 +2,9 @@
 # A fake CNI plugin for podns's tests: produces on demand what real plugins will not (error
 # objects with codes, stderr-only errors, garbage, crashes, hangs with a grandchild, old result
 # versions, 1.1.0 STATUS/GC). Installed into a test's CNI_PATH as a symlink named after the plugin
-# type; behaviour comes from the "fake" object of its config, supported versions from
-# <argv0>.versions (a JSON list) when present. Every call is appended to fake.log as one JSON line.
+# type; behaviour comes from the "fake" object of its config (a failure may last only while a file
+# exists: "failWhile"), supported versions from <argv0>.versions (a JSON list) when present. Every
+# call is appended to fake.log as one JSON line.
 import json, os, signal, sys, time
 
 ALL = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
@@ -50,6 +51,15 @@ if cmd in fake.get("hang", {}):
     with open(fake["hang"][cmd], "w") as f:
         f.write(str(pid))
     time.sleep(300)
+if cmd in fake.get("failWhile", {}):
+    # Fails only while the named file exists: a test "fixes" the plugin by removing it, and a DEL
+    # retried later with the conflist stored at ADD time then succeeds.
+    e = dict(fake["failWhile"][cmd])
+    if os.path.exists(e.pop("file")):
+        e.setdefault("code", 11)
+        e.setdefault("msg", "fake %s failure" % cmd)
+        e.setdefault("cniVersion", version)
+        out(e, 1)
 if cmd in fake.get("fail", {}):
     e = dict(fake["fail"][cmd])
     e.setdefault("cniVersion", version)

@@ -233,15 +233,32 @@ TEST(PodFailure, RemoveGoesOnWhenAPluginFailsAndRetriesLater) {
   expect_no_trace(w, "fl");
 }
 
-TEST(PodFailure, ForceRemoveDropsStateDespiteFailures) {
+TEST(PodFailure, ForceRemoveDropsStateDespiteFailuresAndKeepsTheDelPending) {
   REQUIRE_CNI();
   PodWorld w;
-  write_flaky_plugin(w);
+  std::string flag = write_flaky_plugin(w);
   ASSERT_OK(create(w.env, {.name = "ff", .networks = {"podns", "flaky"}}));
   ASSERT_OK(remove(w.env, "ff", {.force = true}));
   ASSERT_FALSE(w.warnings.empty());
   EXPECT_NE(w.warnings.front().find("flaky DEL failure"), std::string::npos) << w.warnings.front();
+  EXPECT_NE(w.warnings.front().find("kept as a pending DEL"), std::string::npos) << w.warnings.front();
   expect_no_trace(w, "ff");
+  // The DEL it still owes is kept (with the stored result), not forgotten with the pod.
+  auto pending = pending_dels(w.env);
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().network, "flaky");
+  EXPECT_EQ(pending->front().container_id, container_id("ff"));
+  EXPECT_EQ(pending->front().ifname, "eth1");
+  EXPECT_NE(pending->front().result, "");
+  fs::remove(flag);
+  auto g = gc(w.env);
+  ASSERT_OK(g);
+  EXPECT_EQ(g->pending_dels_done, 1);
+  EXPECT_TRUE(g->errors.empty()) << g->errors.front().message();
+  pending = pending_dels(w.env);
+  ASSERT_OK(pending);
+  EXPECT_TRUE(pending->empty());
 }
 
 TEST(PodConcurrency, TwoOperationsOnOnePodSerializeAndGcExcludesThem) {
