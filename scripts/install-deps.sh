@@ -17,7 +17,7 @@ packages=(
   clang-16 libclang-rt-16-dev
   # runtime peers and test tools
   containernetworking-plugins slirp4netns passt iproute2 runc uidmap busybox-static
-  iptables nftables procps util-linux python3 socat hyperfine curl iputils-ping
+  iptables nftables procps util-linux python3 socat hyperfine curl iputils-ping man-db
   # a real CNI runtime that podns did not write: libcni 1.1.2 (Go), driving the podns-bridge plugin
   golang-go golang-github-appc-cni-dev
 )
