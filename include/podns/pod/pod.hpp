@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podns/error.hpp"
+#include "podns/idmap.hpp"
 #include "podns/paths.hpp"
 #include "podns/pod/default_network.hpp"
 #include "podns/pod/spec.hpp"
@@ -40,6 +41,8 @@ struct PodEnv {
   std::string nft_table = "podns";
   // Where the current boot's id is read (a test seam: a file the test rewrites to "reboot").
   std::string boot_id_path = "/proc/sys/kernel/random/boot_id";
+  // Where `auto` user-namespace ids come from (tests point these at files with larger ranges).
+  SubidFiles subid_files;
   // Problems that do not fail the operation (a DEL that failed during rm --force or rollback).
   std::function<void(const Error&)> on_warning;
 
