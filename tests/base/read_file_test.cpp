@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "podns/read_file.hpp"
@@ -100,6 +103,29 @@ TEST(ReadFileTail, TheEndOfAFileOfAnySize) {
   auto fifo = read_file_tail(dir / "fifo", 100);
   ASSERT_FALSE(fifo);
   EXPECT_NE(fifo.error().message().find("not a regular file"), std::string::npos);
+}
+
+// The bounded reader and parser are the only way the library and the CLI read a file or parse
+// JSON: a std::ifstream or fopen opens without O_CLOEXEC, blocks on a FIFO and has no bound, and
+// nlohmann's parse has no depth limit. (Tests may use them on files they wrote themselves.)
+TEST(BoundedInput, NoOtherFileReaderOrJsonParserInTheLibraryOrTheCli) {
+  const std::regex forbidden(R"(std::ifstream|std::fstream|\bfopen\s*\(|json::parse\s*\()");
+  std::string offenders;
+  for (const char* top : {"src", "cli", "include"}) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(test::source_dir() + "/" + top)) {
+      if (!e.is_regular_file()) continue;
+      auto rel = std::filesystem::relative(e.path(), test::source_dir()).string();
+      if (rel == "src/base/json_parse.cpp") continue;  // the parser itself
+      std::ifstream in(e.path());
+      int line_no = 0;
+      for (std::string line; std::getline(in, line);) {
+        ++line_no;
+        auto code = line.substr(0, line.find("//"));
+        if (std::regex_search(code, forbidden)) offenders += rel + ":" + std::to_string(line_no) + ": " + line + "\n";
+      }
+    }
+  }
+  EXPECT_EQ(offenders, "") << "use read_regular_file (podns/read_file.hpp) and parse_json (podns/json_parse.hpp)";
 }
 
 }  // namespace
