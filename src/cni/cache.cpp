@@ -15,6 +15,7 @@
 #include "podns/make_dirs.hpp"
 #include "podns/read_file.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 
 namespace podns::cni {
 namespace {
@@ -107,7 +108,7 @@ Result<std::string> base64_decode(std::string_view in) {
 }
 
 Result<CacheEntry> parse_cache_entry(std::string_view text) {
-  auto parsed = parse_json_text(text, kMaxEntryBytes);
+  auto parsed = parse_json(text, {.max_bytes = kMaxEntryBytes});
   if (!parsed) return fail_with(parsed, "cache entry");
   const json& j = *parsed;
   if (!j.is_object()) return fail(Errc::corrupt, "cache entry: not a JSON object");

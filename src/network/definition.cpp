@@ -7,6 +7,7 @@
 
 #include "podns/names.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 
 namespace podns::network {
 namespace {
@@ -74,7 +75,9 @@ state::NetworkRecord Network::record() const {
 
 Result<Network> Network::from_record(const state::NetworkRecord& rec) {
   const auto doing = fmt::format("network {}: stored definition", rec.name);
-  auto j = nlohmann::json::parse(rec.options, nullptr, false);
+  auto parsed = parse_json(rec.options);
+  if (!parsed) return fail_with(parsed, doing);
+  const nlohmann::json& j = *parsed;
   if (!j.is_object() || !j.contains("subnets") || !j["subnets"].is_array())
     return fail(Errc::corrupt, doing + ": not a network definition");
   Network n;

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "podns/idmap.hpp"
+#include "podns/read_file.hpp"
 
 namespace podns {
 namespace {
@@ -24,15 +24,12 @@ Result<uint32_t> field_u32(std::string_view s) {
   return static_cast<uint32_t>(v);
 }
 
+// /etc/subuid or a /proc id map; a missing file is an empty one. Sites with tens of thousands of
+// users keep a line each in /etc/subuid: the bound is far above that.
 Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::string();
-    return fail_errno("read " + path);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_regular_file(path, 16u << 20, Errc::corrupt);
+  if (!text && text.error().sys_errno() == ENOENT) return std::string();
+  return text;
 }
 
 std::string user_name(uid_t uid) {

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -20,6 +19,7 @@
 #include "podns/process.hpp"
 #include "sys/clone_raw.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/proc_status.hpp"
 
 namespace podns::detail {
 namespace {
@@ -132,10 +132,8 @@ Status stop_pidns_holder(const Namespace& ns) {
     struct stat st {};
     if (::stat(fmt::format("/proc/{}/ns/pid", pid).c_str(), &st) < 0) continue;
     if (st.st_dev != ns.id().dev || st.st_ino != ns.id().ino) continue;
-    std::ifstream comm_file(fmt::format("/proc/{}/comm", pid));
-    std::string comm;
-    std::getline(comm_file, comm);
-    if (comm != kPidnsHolderComm) continue;
+    auto comm = sys::read_proc_file(fmt::format("/proc/{}/comm", pid));
+    if (!comm || comm->substr(0, comm->find('\n')) != kPidnsHolderComm) continue;
     // The pidfd pins the identity; re-check it is still the same namespace before the kill.
     auto pidfd = sys::pidfd_open(static_cast<pid_t>(pid));
     if (!pidfd) continue;

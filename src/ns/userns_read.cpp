@@ -94,20 +94,20 @@ Result<IdMappings> read_userns_idmappings(const Namespace& userns) {
   return maps;
 }
 
-Result<IdMappings> allocate_auto_idmappings(const Paths& paths, uint32_t size, const SubidFiles& files) {
-  IdMap uid_in_use, gid_in_use;
+Result<std::vector<IdMappings>> pinned_userns_idmappings(const Paths& paths, std::span<const std::string> known) {
   auto pins = list_pins(paths);
-  if (!pins) return fail_with(pins, "auto id map");
+  if (!pins) return fail_with(pins, "id maps of pinned user namespaces");
+  std::vector<IdMappings> out;
   for (const auto& p : *pins) {
     if (p.type != NamespaceType::user || !p.live || p.type_mismatch) continue;
+    if (std::find(known.begin(), known.end(), p.path) != known.end()) continue;
     auto ns = Namespace::open_path(p.path, NamespaceType::user);
     if (!ns) continue;  // removed meanwhile
     auto maps = read_userns_idmappings(*ns);
-    if (!maps) return fail_with(maps, fmt::format("auto id map: user namespace {}", p.path));
-    uid_in_use.insert(uid_in_use.end(), maps->uid.begin(), maps->uid.end());
-    gid_in_use.insert(gid_in_use.end(), maps->gid.begin(), maps->gid.end());
+    if (!maps) return fail_with(maps, fmt::format("id maps of user namespace {}", p.path));
+    out.push_back(std::move(*maps));
   }
-  return auto_idmappings(size, uid_in_use, gid_in_use, files);
+  return out;
 }
 
 Result<Namespace> owning_userns(const std::string& path) {

@@ -20,6 +20,7 @@
 #include "podns/rootless/driver.hpp"
 #include "podns/run_in_ns.hpp"
 #include "podns/userns.hpp"
+#include "podns/pod/userns_ids.hpp"
 #include "podns/json_dump.hpp"
 
 namespace podns::pod {
@@ -359,27 +360,26 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
   for (const auto& p : o.ports)
     ports.push_back({o.name, p.host_ip, p.host_port, p.container_port, p.protocol, p.range});
   std::optional<IdMappings> maps;
-  // One transaction: `--userns auto` picks ids no other pod uses, and no parallel create can pick
-  // the same ones before this pod is recorded.
+  // `--userns auto` holds the allocator's lock until this pod's row (and its ids) is committed: no
+  // other pod create or `ns add --map auto` can pick the same ids before they are recorded.
+  std::optional<IdReservation> reservation;
+  if (o.userns == "auto") {
+    auto r = reserve_auto_idmappings(env, &*store);
+    if (!r) return fail_with(r, doing + ": --userns auto");
+    maps = r->maps();
+    reservation = std::move(*r);
+  } else if (!o.userns.empty()) {
+    auto m = detail::explicit_userns_mappings(o.userns);
+    if (!m) return fail_with(m, doing);
+    maps = std::move(*m);
+  }
   auto recorded = store->transaction([&]() -> Status {
     nlohmann::json spec = to_json(o);
-    if (!o.userns.empty()) {
-      std::vector<IdMappings> others;
-      auto pods = store->list_pods();
-      if (!pods) return fail(pods.error());
-      for (const auto& p : *pods) {
-        if (p.id_mappings.empty()) continue;
-        if (auto m = detail::mappings_from_json(nlohmann::json::parse(p.id_mappings, nullptr, false)))
-          others.push_back(*m);
-      }
-      auto m = detail::userns_mappings(o.userns, others);
-      if (!m) return fail(m.error());
-      maps = *m;
-      spec["idMappings"] = detail::mappings_to_json(*maps);
-    }
+    if (maps) spec["idMappings"] = detail::mappings_to_json(*maps);
     rec.spec = json_dump(spec);
     return store->insert_pod(rec, ports);
   });
+  reservation.reset();
   if (auto s = recorded; !s) {
     if (s.error().is(Errc::already_exists) && store->get_pod(o.name))
       return fail(Errc::already_exists, doing);

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,6 +9,8 @@
 #include "pod/internal.hpp"
 #include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
+#include "podns/json_parse.hpp"
+#include "podns/read_file.hpp"
 #include "podns/cni/cache.hpp"
 #include "podns/pin.hpp"
 #include "podns/rootless/driver.hpp"
@@ -160,7 +161,9 @@ struct Gc {
     std::set<std::string> data_dirs{env.default_network.data_dir, "/var/lib/cni/networks"};
     for (const auto& p : pods) {
       for (const auto& a : p.attachments) {
-        auto j = nlohmann::json::parse(a.config, nullptr, false);
+        auto parsed = parse_json(a.config);
+        if (!parsed) continue;
+        const nlohmann::json& j = *parsed;
         if (!j.is_object() || !j.contains("plugins") || !j["plugins"].is_array()) continue;
         for (const auto& pl : j["plugins"]) {
           if (pl.is_object() && pl.contains("ipam") && pl["ipam"].is_object() && pl["ipam"].contains("dataDir") &&
@@ -174,9 +177,10 @@ struct Gc {
         std::string ndir = dd + "/" + network;
         for (const auto& f : dir_names(ndir)) {
           if (f.rfind("last_reserved_ip", 0) == 0 || f == "lock") continue;
-          std::ifstream in(ndir + "/" + f);
-          std::string id;
-          std::getline(in, id);
+          // "<container id>\r\n<ifname>": a few dozen bytes; anything else is not a lease.
+          auto lease = read_regular_file(ndir + "/" + f, 4096, Errc::corrupt);
+          if (!lease) continue;
+          std::string id = lease->substr(0, lease->find('\n'));
           if (!id.empty() && id.back() == '\r') id.pop_back();
           if (id.rfind(kIdPrefix, 0) != 0 || lease_owners.count({network, id})) continue;
           if (::unlink((ndir + "/" + f).c_str()) == 0)

@@ -7,6 +7,7 @@
 #include "pod/internal.hpp"
 #include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
+#include "podns/json_parse.hpp"
 #include "podns/cni/cache.hpp"
 #include "podns/net/interfaces.hpp"
 #include "podns/pin.hpp"
@@ -111,8 +112,8 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       rt.container_id = a.container_id;
       rt.netns = a.netns_path;
       rt.ifname = a.ifname;
-      rt.capability_args = nlohmann::json::parse(a.runtime_config, nullptr, false);
-      if (!rt.capability_args.is_object()) rt.capability_args = nlohmann::json::object();
+      auto caps = parse_json(a.runtime_config);
+      rt.capability_args = caps && caps->is_object() ? std::move(*caps) : nlohmann::json::object();
       if (auto s = runtime->del(*net, rt); !s) {
         del_failed = true;
         if (!force) {

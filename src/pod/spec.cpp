@@ -10,6 +10,7 @@
 #include "podns/rootless/driver.hpp"
 
 #include "podns/names.hpp"
+#include "podns/json_parse.hpp"
 #include "podns/parse_int.hpp"
 
 namespace podns::pod {
@@ -207,8 +208,10 @@ nlohmann::json to_json(const CreateOptions& o) {
 }
 
 Result<CreateOptions> create_options_from_json(std::string_view text) {
+  auto parsed = parse_json(text);
+  if (!parsed) return fail_with(parsed, "pod spec");
+  const nlohmann::json& j = *parsed;
   try {
-    auto j = nlohmann::json::parse(text);
     CreateOptions o;
     o.name = j.value("name", "");
     o.networks = j.value("networks", std::vector<std::string>{});

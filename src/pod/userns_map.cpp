@@ -2,20 +2,9 @@
 
 #include <fmt/format.h>
 
-
 namespace podns::pod::detail {
 
-Result<IdMappings> userns_mappings(const std::string& spec, const std::vector<IdMappings>& others) {
-  if (spec == "auto") {
-    IdMap uid_in_use, gid_in_use;
-    for (const auto& m : others) {
-      uid_in_use.insert(uid_in_use.end(), m.uid.begin(), m.uid.end());
-      gid_in_use.insert(gid_in_use.end(), m.gid.begin(), m.gid.end());
-    }
-    auto maps = auto_idmappings(65536, uid_in_use, gid_in_use);
-    if (!maps) return fail_with(maps, "--userns auto");
-    return maps;
-  }
+Result<IdMappings> explicit_userns_mappings(const std::string& spec) {
   auto map = parse_idmap(spec);
   if (!map) return fail_with(map, fmt::format("--userns {}", spec));
   IdMappings maps{*map, *map, SetGroups::allow};

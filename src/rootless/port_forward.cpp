@@ -3,13 +3,16 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "podns/rootless/driver.hpp"
+#include "podns/idmap.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
+#include "podns/parse_int.hpp"
+#include "podns/read_file.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -93,17 +96,17 @@ std::string format_port_forward(const PortForward& f) {
 
 bool root_on_host() {
   if (geteuid() != 0) return false;
-  std::ifstream map("/proc/self/uid_map");
-  uint64_t inside = 1, outside = 1, count = 0;
-  map >> inside >> outside >> count;
-  return inside == 0 && outside == 0 && count == 4294967295ULL;
+  auto text = read_regular_file("/proc/self/uid_map", 64 * 1024, Errc::corrupt);
+  if (!text) return false;
+  auto map = parse_kernel_idmap(*text);
+  return map && map->size() == 1 && (*map)[0] == IdMapRange{0, 0, UINT32_MAX};
 }
 
 Status check_host_port_allowed(const PortForward& f) {
   if (root_on_host()) return {};
   unsigned start = 1024;
-  std::ifstream sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start");
-  sysctl >> start;
+  if (auto text = read_regular_file("/proc/sys/net/ipv4/ip_unprivileged_port_start", 64, Errc::corrupt))
+    if (auto n = parse_int<unsigned>(trim_blanks(*text))) start = *n;
   if (f.host_port < start)
     return fail(Errc::invalid_argument,
                 fmt::format("port forward {}: host port {} is privileged (below "
@@ -162,8 +165,10 @@ std::string record_to_json(const RootlessNetRecord& r) {
 }
 
 Result<RootlessNetRecord> record_from_json(std::string_view text) {
+  auto j = parse_json(text);
+  if (!j) return fail_with(j, "rootless network record");
   try {
-    return nlohmann::json::parse(text).get<RootlessNetRecord>();
+    return j->get<RootlessNetRecord>();
   } catch (const nlohmann::json::exception& e) {
     return fail(Errc::corrupt, fmt::format("rootless network record: {}", e.what()));
   }

@@ -11,11 +11,15 @@
 
 #include "podns/fd.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 
 namespace podns::rootless::detail {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// slirp4netns's replies are a few hundred bytes; anything near this is not slirp4netns talking.
+constexpr std::size_t kMaxReplyBytes = 1u << 20;
 
 // Wait for `events` on fd until the deadline.
 Status wait_for(int fd, short events, Clock::time_point deadline, const std::string& what) {
@@ -70,7 +74,7 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
     ssize_t n = recv(sock.get(), buf, sizeof buf, 0);
     if (n > 0) {
       reply.append(buf, static_cast<size_t>(n));
-      if (reply.size() > (1u << 20)) return err(Error(Errc::corrupt, "reply larger than 1 MiB"));
+      if (reply.size() > kMaxReplyBytes) return err(Error(Errc::corrupt, "reply larger than 1 MiB"));
       continue;
     }
     if (n == 0) break;
@@ -78,12 +82,13 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
     if (errno != EAGAIN) return err(Error::from_errno("recv"));
     if (auto w = wait_for(sock.get(), POLLIN, deadline, "wait for reply"); !w) return err(w.error());
   }
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(reply);
-  } catch (const nlohmann::json::exception& e) {
-    return err(Error(Errc::corrupt, fmt::format("unparseable reply \"{}\"", reply.substr(0, 200))));
-  }
+  // Size- and depth-limited: the error branch below prints what it got, and printing a reply
+  // nested a million deep would overflow the stack.
+  auto parsed = parse_json(reply, {.max_bytes = kMaxReplyBytes});
+  if (!parsed)
+    return err(Error(Errc::corrupt,
+                     fmt::format("unparseable reply \"{}\": {}", reply.substr(0, 200), parsed.error().what())));
+  nlohmann::json& j = *parsed;
   if (!j.is_object()) return err(Error(Errc::corrupt, fmt::format("reply \"{}\" is no object", reply.substr(0, 200))));
   if (auto e = j.find("error"); e != j.end()) {
     auto d = e->is_object() ? e->find("desc") : e->end();  // value() would throw on a non-string desc

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podns/error.hpp"
+#include "podns/idmap.hpp"
 #include "podns/paths.hpp"
 #include "podns/pod/default_network.hpp"
 #include "podns/pod/spec.hpp"
@@ -43,6 +44,8 @@ struct PodEnv {
   // The start of every mutating command retries a few pending CNI DELs (pending_dels()), each
   // at most once per this interval; gc retries all of them every time.
   std::chrono::seconds pending_del_retry_interval{60};
+  // Where `auto` user-namespace ids come from (tests point these at files with larger ranges).
+  SubidFiles subid_files;
   // Problems that do not fail the operation (a DEL that failed during rm --force or rollback).
   std::function<void(const Error&)> on_warning;
 
