@@ -126,7 +126,15 @@ Result<IdMap> allocate_idmap(std::span<const SubidRange> allowed, uint32_t size,
       for (const auto& b : busy)
         if (b.host_id > cur && b.host_id < stop) stop = b.host_id;
       uint64_t take = std::min(stop - cur, need);
+      // The kernel takes at most 340 lines: free ids this scattered cannot make a map.
+      if (out.size() == kMaxIdMapRanges)
+        return fail(Errc::not_found, fmt::format("auto id map: {} ids would take more than {} map lines (the "
+                                                 "kernel's limit): the free subordinate ids are too scattered",
+                                                 size, kMaxIdMapRanges));
       out.push_back({static_cast<uint32_t>(next_ctr), static_cast<uint32_t>(cur), static_cast<uint32_t>(take)});
+      // Taken ids are busy from now on: subordinate ranges may overlap (usermod -v does not look),
+      // and an id handed out twice makes a map the kernel refuses.
+      busy.push_back({0, static_cast<uint32_t>(cur), static_cast<uint32_t>(take)});
       next_ctr += take;
       need -= take;
       cur += take;

@@ -222,7 +222,10 @@ Result<CreateOptions> create_options_from_json(std::string_view text) {
     }
     o.ip = j.value("ip", "");
     o.mac = j.value("mac", "");
-    for (auto& [k, v] : j.value("sysctls", nlohmann::json::object()).items()) o.sysctls.emplace_back(k, v.get<std::string>());
+    // Named, not iterated as j.value(...).items(): a range-for keeps only the last temporary of
+    // its range alive (until C++23), and the object value() returned was gone before the loop.
+    const auto sysctls = j.value("sysctls", nlohmann::json::object());
+    for (auto& [k, v] : sysctls.items()) o.sysctls.emplace_back(k, v.get<std::string>());
     o.userns = j.value("userns", "");
     o.rootless_net = j.value("rootlessNet", "");
     return o;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "podns/json_integer.hpp"
+
 namespace podns::pod::detail {
 
 Result<IdMappings> explicit_userns_mappings(const std::string& spec) {
@@ -23,11 +25,13 @@ nlohmann::json mappings_to_json(const IdMappings& m) {
 
 Result<IdMappings> mappings_from_json(const nlohmann::json& j) {
   try {
+    auto range = [](const nlohmann::json& r) {
+      return IdMapRange{json_integer_at<uint32_t>(r, "containerID"), json_integer_at<uint32_t>(r, "hostID"),
+                        json_integer_at<uint32_t>(r, "size")};
+    };
     IdMappings m;
-    for (const auto& r : j.at("uidMappings"))
-      m.uid.push_back({r.at("containerID").get<uint32_t>(), r.at("hostID").get<uint32_t>(), r.at("size").get<uint32_t>()});
-    for (const auto& r : j.at("gidMappings"))
-      m.gid.push_back({r.at("containerID").get<uint32_t>(), r.at("hostID").get<uint32_t>(), r.at("size").get<uint32_t>()});
+    for (const auto& r : j.at("uidMappings")) m.uid.push_back(range(r));
+    for (const auto& r : j.at("gidMappings")) m.gid.push_back(range(r));
     return m;
   } catch (const nlohmann::json::exception& e) {
     return fail(Errc::corrupt, fmt::format("stored id mappings: {}", e.what()));

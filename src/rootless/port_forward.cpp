@@ -13,6 +13,7 @@
 #include "podns/json_parse.hpp"
 #include "podns/parse_int.hpp"
 #include "podns/read_file.hpp"
+#include "podns/json_integer.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -140,8 +141,8 @@ void from_json(const nlohmann::json& j, RootlessNetRecord& r) {
   auto kind = parse_driver(j.at("driver").get<std::string>());
   if (!kind) throw nlohmann::json::other_error::create(501, kind.error().what(), &j);
   r.kind = *kind;
-  r.pid = j.at("pid").get<pid_t>();
-  r.start_time = j.at("start_time").get<uint64_t>();
+  r.pid = json_integer_at<pid_t>(j, "pid");
+  r.start_time = json_integer_at<uint64_t>(j, "start_time");
   r.api_socket = j.value("api_socket", "");
   r.log_path = j.value("log_path", "");
   r.pid_file = j.value("pid_file", "");
@@ -151,10 +152,10 @@ void from_json(const nlohmann::json& j, RootlessNetRecord& r) {
   for (auto& e : j.value("forwards", nlohmann::json::array())) {
     PortForward f;
     f.host_ip = e.value("host_ip", "");
-    f.host_port = e.at("host_port").get<uint16_t>();
-    f.container_port = e.at("container_port").get<uint16_t>();
+    f.host_port = json_integer_at<uint16_t>(e, "host_port");
+    f.container_port = json_integer_at<uint16_t>(e, "container_port");
     f.proto = e.value("protocol", "tcp") == "udp" ? Proto::udp : Proto::tcp;
-    f.id = e.value("id", -1);
+    f.id = e.contains("id") ? json_integer_at<int>(e, "id") : -1;
     r.forwards.push_back(std::move(f));
   }
 }
