@@ -9,6 +9,7 @@
 
 #include "pod/internal.hpp"
 #include "pod/ipmasq_leak.hpp"
+#include "podns/json_parse.hpp"
 #include "podns/namespace.hpp"
 
 namespace podns::pod {
@@ -51,8 +52,9 @@ Status run_pending_del(state::Store& store, cni::Runtime& runtime, const state::
     rt.container_id = p.container_id;
     rt.ifname = p.ifname;
     rt.netns = p.netns_path;
-    rt.capability_args = nlohmann::json::parse(p.runtime_config, nullptr, false);
-    if (!rt.capability_args.is_object()) rt.capability_args = nlohmann::json::object();
+    // A runtime config that does not read back (a hand edit) only costs the DEL its capability args.
+    auto args = parse_json(p.runtime_config);
+    rt.capability_args = args && args->is_object() ? std::move(*args) : nlohmann::json::object();
     cni::DelOptions opts;
     // The path may hold a newer namespace by now (a pod of the same name, `ip netns add`): the
     // plugins enter it only while it is still the attachment's own.
