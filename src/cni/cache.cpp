@@ -16,6 +16,7 @@
 #include "podns/read_file.hpp"
 #include "podns/json_dump.hpp"
 #include "podns/json_parse.hpp"
+#include "sys/io.hpp"
 
 namespace podns::cni {
 namespace {
@@ -27,7 +28,7 @@ constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 Status write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = sys::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno("write " + path);
     data.remove_prefix(static_cast<std::size_t>(n));

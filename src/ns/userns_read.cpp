@@ -12,6 +12,7 @@
 #include "podns/names.hpp"
 #include "podns/process.hpp"
 #include "podns/userns.hpp"
+#include "sys/io.hpp"
 
 namespace podns {
 namespace {
@@ -32,7 +33,7 @@ void send_file(int sock, const char* path) {
 Result<std::string> recv_text(int sock, const char* what) {
   std::string buf(16384, '\0');
   for (;;) {
-    ssize_t n = ::recv(sock, buf.data(), buf.size(), 0);
+    ssize_t n = sys::recv(sock, buf.data(), buf.size(), 0);
     if (n >= 0) {
       buf.resize(static_cast<size_t>(n));
       return buf;
@@ -73,7 +74,7 @@ Result<IdMappings> read_userns_idmappings(const Namespace& userns) {
   theirs.reset();
   int err = 0;
   ssize_t n;
-  while ((n = ::recv(ours.get(), &err, sizeof err, 0)) < 0 && errno == EINTR) {}
+  while ((n = sys::recv(ours.get(), &err, sizeof err, 0)) < 0 && errno == EINTR) {}
   if (n != sizeof err) return fail(Errc::process_exited, "read id maps: helper exited early");
   if (err) return fail_errno(err, "read id maps: join user namespace");
   auto uid = recv_text(ours.get(), "uid_map");

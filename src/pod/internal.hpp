@@ -13,14 +13,14 @@
 #include "podns/pod/pod.hpp"
 #include "podns/state/lock.hpp"
 #include "podns/state/store.hpp"
+#include "sys/fault.hpp"
 
 namespace podns::pod::detail {
 
-// Test-only crash injection: when PODNS_TEST_KILL_POINT equals `name`, the process SIGKILLs itself
-// right here, exactly as a crash (or `kill -9`) would stop it. Compiled into every build (one
-// getenv per point, nothing else) so the crash tests exercise the shipped binary; never set it in
-// production.
-void kill_point(std::string_view name);
+// A crash point between two steps of a pod operation (sys/fault.hpp): the crash tests SIGKILL the
+// process here, exactly as a crash (or `kill -9`) would stop it. Without an installed fault
+// handler (always, outside the tests) it does nothing.
+inline void kill_point(std::string_view name) { sys::fault::crash_point(name); }
 
 // The locks every mutating pod operation holds: global shared (gc excludes us), pod exclusive.
 struct OpLocks {

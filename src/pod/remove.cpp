@@ -46,9 +46,17 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
         errors.push_back(Error(s.error()).context(fmt::format("stop {} (pid {})", h.kind, h.pid)));
         continue;
       }
+    } else {
+      // An intent without a record: the helper may have started before the crash, named nowhere
+      // but in its command line (the pod's socket or pid file). gc finds any other such leftover.
+      auto kind = rootless::parse_driver(h.kind);
+      Status s = kind ? rootless::stop_unrecorded(*kind, env.paths.run_dir + "/rootless", name)
+                      : Status(fail(kind.error()));
+      if (!s) {
+        errors.push_back(Error(s.error()).context(fmt::format("stop {}", h.kind)));
+        continue;
+      }
     }
-    // An intent without a record: the helper may have started before the crash; gc finds it by its
-    // command line (rootless::gc) since no live record names it.
     if (auto s = store.remove_helper(name, h.kind); !s) errors.push_back(s.error());
   }
 

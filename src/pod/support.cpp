@@ -1,6 +1,4 @@
 // Locks, store, runtime, network resolution and the environment: what every pod operation shares.
-#include <signal.h>
-
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -31,11 +29,6 @@ PodEnv PodEnv::from_paths(Paths paths) {
 }
 
 namespace detail {
-
-void kill_point(std::string_view name) {
-  static const char* wanted = std::getenv("PODNS_TEST_KILL_POINT");
-  if (wanted && name == wanted) ::raise(SIGKILL);
-}
 
 Result<OpLocks> lock_for_operation(const PodEnv& env, const std::string& pod) {
   OpLocks locks;

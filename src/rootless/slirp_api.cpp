@@ -13,6 +13,7 @@
 #include "podns/json_dump.hpp"
 #include "podns/json_integer.hpp"
 #include "podns/json_parse.hpp"
+#include "sys/io.hpp"
 
 namespace podns::rootless::detail {
 namespace {
@@ -58,7 +59,7 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
   }
   std::string body = json_dump(request);
   for (size_t off = 0; off < body.size();) {
-    ssize_t n = send(sock.get(), body.data() + off, body.size() - off, MSG_NOSIGNAL);
+    ssize_t n = sys::send(sock.get(), body.data() + off, body.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) return err(Error::from_errno("send"));
@@ -72,7 +73,7 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
   std::string reply;
   char buf[4096];
   for (;;) {
-    ssize_t n = recv(sock.get(), buf, sizeof buf, 0);
+    ssize_t n = sys::recv(sock.get(), buf, sizeof buf, 0);
     if (n > 0) {
       reply.append(buf, static_cast<size_t>(n));
       if (reply.size() > kMaxReplyBytes) return err(Error(Errc::corrupt, "reply larger than 1 MiB"));

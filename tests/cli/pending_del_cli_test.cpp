@@ -79,7 +79,7 @@ TEST(PendingDelCli, CreateKilledRightAfterKeepingItLosesNothing) {
   std::string name = test::unique_name("pdk");
   auto killed = env;
   killed.push_back("PODNS_TEST_KILL_POINT=create.pending-del");
-  auto r = run_podns({"pod", "create", name, "--network", FakeCniNet::kName}, killed);
+  auto r = podns::test::run_podns_faulty({"pod", "create", name, "--network", FakeCniNet::kName}, killed);
   ASSERT_EQ(r.exit_code, 128 + 9) << "kill point not reached: " << r.err;
   {
     // Killed in the middle of the rollback: the pod is still recorded, without the attachment row,

@@ -178,7 +178,7 @@ TEST(PodCli, StateSurvivesRestartsAndCrashes) {
   auto before = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   auto env_kill = env;
   env_kill.push_back("PODNS_TEST_KILL_POINT=create.attach-configured");
-  EXPECT_EQ(run_podns({"pod", "create", "crashy"}, env_kill).exit_code, 128 + 9);
+  EXPECT_EQ(test::run_podns_faulty({"pod", "create", "crashy"}, env_kill).exit_code, 128 + 9);
   auto after = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   EXPECT_EQ(after, before);
   // The recorded address is the one the kernel has.

@@ -1,10 +1,10 @@
 #!/usr/bin/python3 -I
 # A fake CNI plugin for podns's tests: produces on demand what real plugins will not (error
-# objects with codes, stderr-only errors, garbage, crashes, hangs with a grandchild, old result
-# versions, 1.1.0 STATUS/GC). Installed into a test's CNI_PATH as a symlink named after the plugin
-# type; behaviour comes from the "fake" object of its config (a failure may last only while a file
-# exists: "failWhile"), supported versions from <argv0>.versions (a JSON list) when present. Every
-# call is appended to fake.log as one JSON line.
+# objects with codes, stderr-only errors, garbage, crashes, a death halfway through writing the
+# result, hangs with a grandchild, old result versions, 1.1.0 STATUS/GC). Installed into a test's
+# CNI_PATH as a symlink named after the plugin type; behaviour comes from the "fake" object of its
+# config (a failure may last only while a file exists: "failWhile"), supported versions from
+# <argv0>.versions (a JSON list) when present. Every call is appended to fake.log as one JSON line.
 import json, os, signal, sys, time
 
 ALL = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
@@ -44,6 +44,15 @@ if version not in supported:
 
 if cmd in fake.get("crash", []):
     os.kill(os.getpid(), signal.SIGSEGV)
+if cmd in fake.get("dieMidWrite", []):
+    # Half a result on stdout, then SIGKILL: a plugin the OOM killer (or kill -9) stops while it
+    # writes its answer, after its side effects. The runtime must not take the half for a result.
+    text = json.dumps({"cniVersion": version,
+                       "interfaces": [{"name": "eth0", "sandbox": os.environ.get("CNI_NETNS", "")}],
+                       "ips": [{"address": "10.99.0.2/24", "interface": 0}]})
+    sys.stdout.write(text[:len(text) // 2])
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
 if cmd in fake.get("hang", {}):
     pid = os.fork()
     if pid == 0:

@@ -252,6 +252,22 @@ TEST_F(RuntimeFake, BadResultAndHangAndCrashRollBack) {
   EXPECT_EQ(bin.calls().back()["command"], "DEL");
 }
 
+// A plugin SIGKILLed while writing its result (half a JSON object on stdout): the half is never
+// parsed as a result, the error says what happened, and every plugin that ran gets its DEL.
+TEST_F(RuntimeFake, PluginKilledMidWriteRollsBack) {
+  auto dying = net("1.0.0", {"a", "b"}, {{}, {{"dieMidWrite", {"ADD"}}}});
+  auto r = rt->add(dying, conf);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(Errc::plugin_failed)) << r.error().message();
+  EXPECT_NE(r.error().message().find("plugin b (ADD): killed by signal 9"), std::string::npos) << r.error().message();
+  EXPECT_EQ(sequence(), (std::vector<std::string>{"ADD a", "ADD b", "DEL b", "DEL a"}));
+  EXPECT_FALSE(std::filesystem::exists(cache_file()));
+  // Nothing is stuck: the same container attaches once the plugin behaves.
+  auto ok = rt->add(net("1.0.0", {"a", "b"}), conf);
+  ASSERT_OK(ok);
+  EXPECT_OK(rt->del(net("1.0.0", {"a", "b"}), conf));
+}
+
 TEST_F(RuntimeFake, MissingPluginOrBadInputAttachesNothing) {
   auto n = net("1.0.0", {"a", "nope", "c"});
   auto r = rt->add(n, conf);

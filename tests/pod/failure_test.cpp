@@ -15,6 +15,7 @@
 namespace podns::pod {
 namespace {
 
+using podns::test::expect_no_trace;
 using podns::test::PodWorld;
 namespace fs = std::filesystem;
 
@@ -22,27 +23,6 @@ namespace fs = std::filesystem;
   PODNS_REQUIRE_ROOT();                                                     \
   PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
   PODNS_REQUIRE_TOOL("nft", "nftables")
-
-// Nothing of pod `name` remains: state, pins, CNI cache entries, host-local leases.
-void expect_no_trace(PodWorld& w, const std::string& name) {
-  EXPECT_TRUE(inspect(w.env, name).error().is(Errc::not_found));
-  auto pins = find_pins(w.env.paths, name);
-  ASSERT_OK(pins);
-  EXPECT_TRUE(pins->empty());
-  std::string id = container_id(name);
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(w.env.paths.cni_cache_dir + "/results", ec);
-       !ec && it != fs::recursive_directory_iterator(); ++it)
-    EXPECT_EQ(it->path().filename().string().find("-" + id + "-"), std::string::npos) << it->path();
-  for (auto it = fs::recursive_directory_iterator(w.env.default_network.data_dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); ++it) {
-    if (!it->is_regular_file()) continue;
-    std::ifstream f(it->path());
-    std::string first;
-    std::getline(f, first);
-    EXPECT_NE(first.substr(0, first.find('\r')), id) << "lease " << it->path();
-  }
-}
 
 TEST(PodFailure, InvalidInputIsRejectedBeforeAnything) {
   PodWorld w;
