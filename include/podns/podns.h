@@ -194,8 +194,8 @@ void podns_network_options_set_internal(podns_network_options *opts, int interna
 void podns_network_options_set_mtu(podns_network_options *opts, uint32_t mtu);
 int podns_network_options_set_bridge(podns_network_options *opts, const char *bridge, podns_error **err);
 
-/* A native network (bridge, IPAM, NAT and port forwarding done by podns). opts NULL: a free
- * 10.89.N.0/24 on the first free podnsN bridge. */
+/* A native network (bridge, IPAM, NAT and port forwarding done by podns). opts NULL: the first
+ * free 10.90.N.0/24 upwards on the first free podnsN bridge. */
 int podns_network_create(podns_ctx *ctx, const char *name, const podns_network_options *opts, podns_error **err);
 /* Refused while pods use it, unless `force` (then they are removed first). */
 int podns_network_remove(podns_ctx *ctx, const char *name, int force, podns_error **err);
