@@ -62,8 +62,10 @@ void leave_session(Globals& globals);
 void print_line(const std::string& text);
 
 // `podns X rm A B C`: every name is tried (like `podman pod rm`); each done one is printed, every
-// failure but the first goes to stderr at once, and the first is returned at the end.
+// failure but the first goes to stderr at once, and the first is returned at the end. With
+// `doing` ("pod rm"), several names get a progress line (progress.hpp).
 [[nodiscard]] Status for_each_name(const std::vector<std::string>& names,
-                                   const std::function<Status(const std::string&)>& fn);
+                                   const std::function<Status(const std::string&)>& fn,
+                                   std::string_view doing = {});
 
 }  // namespace podns::cli

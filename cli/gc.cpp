@@ -54,7 +54,11 @@ void register_gc(CLI::App& app, Globals& g, Action& action) {
   cmd->callback([&g, &action, json, pending] {
     action = [&g, json, pending]() -> Status {
       if (*pending) return list_pending(g, *json);
-      auto report = pod::gc(pod_env(g));
+      auto env = pod_env(g);
+      progress::enable(*json);
+      env.on_progress = progress::callback();
+      auto report = pod::gc(env);
+      progress::clear();
       if (!report) return fail(report.error());
       if (*json) {
         nlohmann::json errors = nlohmann::json::array();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "progress.hpp"
 
 namespace podns::cli {
 namespace {
@@ -75,14 +76,19 @@ CLI::App& group(CLI::App& app, const std::string& name, const std::string& descr
 }
 
 void print_line(const std::string& text) {
+  progress::clear();
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
 }
 
-Status for_each_name(const std::vector<std::string>& names, const std::function<Status(const std::string&)>& fn) {
+Status for_each_name(const std::vector<std::string>& names, const std::function<Status(const std::string&)>& fn,
+                     std::string_view doing) {
   std::optional<Error> first;
-  for (const auto& name : names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& name = names[i];
+    if (!doing.empty() && names.size() > 1) progress::show(fmt::format("{} {}", doing, name), i, names.size());
     if (auto s = fn(name); !s) {
+      progress::clear();
       if (first) fmt::print(stderr, "podns: {}\n", s.error().message());
       else first = s.error();
     } else {
@@ -128,6 +134,7 @@ int run(int argc, char** argv) {
       status = podns::fail(podns::Error(std::error_code(), std::string("internal error: ") + e.what()));
     }
   }
+  progress::clear();
   std::fflush(stdout);
   leave_session(globals);
   if (!status) {

@@ -10,7 +10,10 @@ void register_network_reload(CLI::App& app, Globals& g, Action& action) {
       "reload", "Re-apply every firewall rule and port forward and bring back missing bridges");
   cmd->callback([&g, &action] {
     action = [&g]() -> Status {
-      auto done = pod::network_reload(pod_env(g));
+      auto env = pod_env(g);
+      progress::enable(/*json=*/false);
+      env.on_progress = progress::callback();
+      auto done = pod::network_reload(env);
       if (!done) return fail(done.error());
       for (const auto& line : *done) print_line(line);
       return {};

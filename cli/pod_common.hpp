@@ -6,13 +6,17 @@
 #include <cstdio>
 
 #include "cli.hpp"
+#include "progress.hpp"
 #include "podns/pod/pod.hpp"
 
 namespace podns::cli {
 
 inline pod::PodEnv pod_env(const Globals& g) {
   pod::PodEnv env = pod::PodEnv::from_paths(g.paths());
-  env.on_warning = [](const Error& e) { fmt::print(stderr, "podns: warning: {}\n", e.message()); };
+  env.on_warning = [](const Error& e) {
+    progress::clear();
+    fmt::print(stderr, "podns: warning: {}\n", e.message());
+  };
   return env;
 }
 

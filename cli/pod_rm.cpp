@@ -18,7 +18,9 @@ void register_pod_rm(CLI::App& app, Globals& g, Action& action) {
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
       auto env = pod_env(g);
-      return for_each_name(args->names, [&](const std::string& name) { return pod::remove(env, name, {args->force}); });
+      progress::enable(/*json=*/false);
+      return for_each_name(
+          args->names, [&](const std::string& name) { return pod::remove(env, name, {args->force}); }, "pod rm");
     };
   });
 }

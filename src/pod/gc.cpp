@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <set>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -235,18 +236,31 @@ Result<GcReport> gc(const PodEnv& env) {
   auto store = detail::open_store(env);
   if (!store) return fail_with(store, "gc");
   GcReport report;
+  // Each step says what it is before it starts (a progress line for gc over many pods).
+  constexpr size_t kSteps = 9;
+  size_t step = 0;
+  auto next = [&](std::string_view what) { env.progress(fmt::format("gc: {}", what), step++, kSteps); };
+  next("pods of an earlier boot");
   detail::reconcile_boot(env, *store, &report.cleaned, &report.errors);
+  next("crashed operations");
   detail::recover_crashed(env, *store, &report.cleaned, &report.errors);
   Gc g{env, *store, report, {}, {}, {}, {}, {}};
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
+  next("pods whose netns is gone");
   g.state_without_pins();
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
   // DEL before unpinning: the plugins clean up inside the netns while it still exists.
+  next("pending CNI DELs");
   g.pending_dels();
+  next("CNI cache entries without a pod");
   g.cache_without_pod();
+  next("pins without a pod");
   g.pins_without_state();
+  next("leases without a pod");
   g.leases_without_pod();
+  next("firewall");
   g.firewall_from_state();
+  next("helpers without a pod");
   g.helpers_without_pod();
   return report;
 }

@@ -267,11 +267,15 @@ Result<std::vector<std::string>> network_reload(const PodEnv& env) {
   detail::LazyHostPlane host(env);
   auto plane = host.get();
   if (!plane) return fail_with(plane, doing);
-  for (const auto& n : *nets) {
+  const size_t steps = nets->size() + 1;
+  for (size_t i = 0; i < nets->size(); ++i) {
+    const auto& n = (*nets)[i];
+    env.progress(fmt::format("network {}: bridge {}", n.name, n.bridge), i, steps);
     bool had = static_cast<bool>((*plane)->links().link(n.bridge));
     if (auto b = network::ensure_bridge((*plane)->links(), n); !b) return fail_with(b, doing);
     if (!had) done.push_back(fmt::format("network {}: bridge {} recreated", n.name, n.bridge));
   }
+  env.progress(fmt::format("firewall: table {}", env.nft_table), nets->size(), steps);
   auto rs = network::desired_ruleset(*store);
   if (!rs) return fail_with(rs, doing);
   if (auto s = (*plane)->sync(*store); !s) return fail_with(s, doing);

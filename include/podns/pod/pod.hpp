@@ -48,10 +48,16 @@ struct PodEnv {
   SubidFiles subid_files;
   // Problems that do not fail the operation (a DEL that failed during rm --force or rollback).
   std::function<void(const Error&)> on_warning;
+  // Long operations (gc, network reload) report each step as they start it: what, and that it is
+  // step `done + 1` of `total`. Called on the operation's thread; may be empty.
+  std::function<void(std::string_view step, size_t done, size_t total)> on_progress;
 
   static PodEnv from_paths(Paths paths);
   void warn(const Error& e) const {
     if (on_warning) on_warning(e);
+  }
+  void progress(std::string_view step, size_t done, size_t total) const {
+    if (on_progress) on_progress(step, done, total);
   }
 };
 
