@@ -27,12 +27,19 @@ namespace podns {
 [[nodiscard]] Status prepare_pin_dir(const std::string& dir);
 
 // Create `pin_path` with O_EXCL (Errc::already_exists if present) and bind-mount `source` onto it
-// (e.g. /proc/PID/ns/net or /proc/self/fd/N). On any failure the file is removed again.
+// (e.g. /proc/PID/ns/net or /proc/self/fd/N). The mount goes onto the file just created, by fd
+// (open_tree + move_mount), never onto whatever the path names by then: if the file was moved or
+// replaced meanwhile, the mount is taken off again and the call fails with Errc::busy. On any
+// failure the file is removed again, while the name still leads to it.
 [[nodiscard]] Status bind_pin(const std::string& source, const std::string& pin_path);
 
 // Unmount (MNT_DETACH) and unlink a pin. Idempotent: an absent pin is success. Refuses, with
 // Errc::outside_base_dir, a path that is a symlink, contains "..", or whose directory does not
-// resolve to `base_dir`; refuses a directory. Retries briefly on EBUSY, then fails with EBUSY.
+// resolve to `base_dir`; refuses a directory and a file that is no pin (Errc::not_a_namespace).
+// Works through fds: each namespace mounted there is unmounted through the fd it was checked on,
+// and the empty file below is unlinked (unlinkat on the pin dir's fd) only while it is still the
+// file that was checked; a pin swapped for something else midway is never what goes. Something that
+// is no namespace mounted over the pin: retried briefly, then EBUSY.
 [[nodiscard]] Status remove_pin(const std::string& pin_path, const std::string& base_dir);
 
 // Whether `pin_path` currently holds a namespace (an nsfs mount). An absent path is `false`.
