@@ -81,7 +81,8 @@ struct PinnedNamespace {
 [[nodiscard]] Result<std::vector<PinnedNamespace>> attach(const Paths& paths, std::string_view name, pid_t pid,
                                                           std::span<const NamespaceType> types);
 
-// Remove the pins named `name` of the given types (all types when empty). Idempotent.
+// Remove the pins named `name` of the given types (all types when empty), and the holder init a
+// pid pin made by podns has (found by its record, never by name). Idempotent.
 [[nodiscard]] Status remove_pinned(const Paths& paths, std::string_view name,
                                    std::span<const NamespaceType> types = {});
 

@@ -23,12 +23,13 @@
 namespace podns {
 namespace {
 
-// Remove one pin; a pid namespace pin made by podns also takes its holder init down with it.
-Status remove_one(const Paths& paths, NamespaceType type, const std::string& path) {
+// Remove one pin; a pid namespace pin made by podns also takes its holder init down with it (the
+// one its record names; see pidns_holder.hpp).
+Status remove_one(const Paths& paths, NamespaceType type, std::string_view name, const std::string& path) {
   if (type == NamespaceType::pid) {
-    if (auto ns = Namespace::open_path(path, NamespaceType::pid)) {
-      if (auto st = detail::stop_pidns_holder(*ns); !st) return fail_with(st, "remove pin " + path);
-    }
+    auto ns = Namespace::open_path(path, NamespaceType::pid);  // absent or stale: the record alone decides
+    if (auto st = detail::stop_pidns_holder(paths, name, ns ? &*ns : nullptr); !st)
+      return fail_with(st, "remove pin " + path);
   }
   return remove_pin(path, pin_dir(paths, type));
 }
@@ -39,7 +40,7 @@ class PinRollback {
   explicit PinRollback(const Paths& paths) : paths_(paths) {}
   ~PinRollback() {
     for (auto it = pins_.rbegin(); it != pins_.rend(); ++it)
-      (void)remove_one(paths_, it->type, it->path);
+      (void)remove_one(paths_, it->type, it->name, it->path);
   }
   void add(PinnedNamespace pin) { pins_.push_back(std::move(pin)); }
   std::vector<PinnedNamespace> release() { return std::exchange(pins_, {}); }
@@ -226,6 +227,9 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
     // The holder was alive when its pidfd was taken; still alive now means /proc/PID above was it.
     auto alive = sys::pidfd_is_alive(holder->pidfd.view());
     if (!alive || !*alive) return fail(Errc::process_exited, what + ": the pid namespace init exited");
+    // Recorded once the pin is ours: removing the pin finds it again by pid and start time.
+    if (auto st = detail::record_pidns_holder(paths, pin_name, holder->pid, holder->start_time); !st)
+      return fail_with(st, what);
     holder_guard.keep = true;
   }
   return rollback.release();
@@ -291,7 +295,7 @@ Status remove_pinned(const Paths& paths, std::string_view name, std::span<const 
   }
   Status first;
   for (NamespaceType t : types) {
-    auto st = remove_one(paths, t, pin_path(paths, t, name));
+    auto st = remove_one(paths, t, name, pin_path(paths, t, name));
     if (!st && first) first = std::move(st);  // keep going: remove what can be removed
   }
   return first;
