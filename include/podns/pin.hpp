@@ -68,7 +68,11 @@ struct PinnedNamespace {
 // "cni-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" name when `name` is empty. Several types in one call
 // share one unshare(), as CRI-O's pinns does; pid and time are pinned through *_for_children.
 // A leftover stale file of the same name is cleaned first; a live pin gives Errc::already_exists.
-// On any failure nothing is left behind.
+// On any failure nothing is left behind. net, uts and cgroup are unshared on the calling thread,
+// which switches straight back; if that fails the thread is stranded (see run_in_ns.hpp) and the
+// call fails with Errc::thread_stranded. A stranded thread, and the other types, unshare on a
+// short-lived thread of their own. A pid namespace gets a holder init whose pid and start time are
+// recorded under <run_dir>/ns/pid-holders; removing the pin stops that process and no other.
 [[nodiscard]] Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths,
                                                                  std::span<const NamespaceType> types,
                                                                  std::string_view name = {});

@@ -90,11 +90,15 @@ Status open_entries(std::span<const NamespaceType> types, std::vector<UniqueFd>&
 
 // net, uts and cgroup belong to the thread: unshare them right here and switch straight back, as
 // `ip netns add` does. (Not ipc: unsharing it also unshares the thread's System V semaphore undo
-// list for good. Not mnt: that needs CLONE_FS, also for good.) A thread of its own costs a clone and, on a busy machine, a wait for a
-// CPU, which was most of `podns ns add`. Only when every way back is open (Home::can_return; not from
-// inside a rootless session, whose host netns it cannot re-enter); nullopt otherwise. Failing to
-// switch back aborts the process (ThreadNamespaceSwitch): it never runs on in a namespace it made.
-std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> types, int flags) {
+// list for good. Not mnt: that needs CLONE_FS, also for good.) A thread of its own costs a clone
+// and, on a busy machine, a wait for a CPU, which was most of `podns ns add`. Only when every way
+// back is open (Home::can_return; not from inside a rootless session, whose host netns it cannot
+// re-enter) and the thread is not stranded already; nullopt otherwise. If switching back fails
+// the thread is left stranded (run_in_ns.hpp) and the creation fails: the library never aborts
+// its host, and never lets the caller go on unaware in a namespace it made.
+std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> types, int flags,
+                                               const std::function<void()>& after_unshare) {
+  if (detail::thread_stranded()) return std::nullopt;
   std::vector<UniqueFd> homes;
   for (NamespaceType t : types) {
     if (t != NamespaceType::net && t != NamespaceType::uts && t != NamespaceType::cgroup) return std::nullopt;
@@ -109,8 +113,21 @@ std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> ty
   }
   std::array<std::optional<detail::ThreadNamespaceSwitch>, 3> back;  // one per type at most
   for (size_t i = 0; i < types.size(); ++i) back[i].emplace(std::move(homes[i]), types[i]);
-  if (auto st = open_entries(types, out.fds); !st) {
-    out.error = std::move(st.error());
+  if (after_unshare) after_unshare();
+  auto opened = open_entries(types, out.fds);
+  // Back first, every type even when one fails; then report.
+  Status returned;
+  for (auto& b : back) {
+    if (!b) continue;
+    if (auto st = b->restore(); !st && returned) returned = std::move(st);
+  }
+  if (!returned) {
+    out.fds.clear();  // the new namespaces go with their fds (the stranded thread aside)
+    out.error = std::move(returned.error());
+    return out;
+  }
+  if (!opened) {
+    out.error = std::move(opened.error());
     return out;
   }
   out.ok = true;
@@ -164,8 +181,10 @@ std::string pin_path(const Paths& paths, NamespaceType type, std::string_view na
   return pin_dir(paths, type) + "/" + std::string(name);
 }
 
-Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span<const NamespaceType> types,
-                                                   std::string_view name) {
+Result<std::vector<PinnedNamespace>> detail::create_pinned_with_hook(const Paths& paths,
+                                                                     std::span<const NamespaceType> types,
+                                                                     std::string_view name,
+                                                                     const std::function<void()>& after_unshare) {
   std::string pin_name = name.empty() ? random_pin_name() : std::string(name);
   std::string what = "create namespaces " + pin_name;
   if (auto st = validate_name(pin_name); !st) return fail_with(st, "create namespaces");
@@ -190,7 +209,7 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
   int thread_flags = flags & ~CLONE_NEWPID;
   Unshared u;
   if (!thread_types.empty()) {
-    auto here = unshare_on_this_thread(thread_types, thread_flags);
+    auto here = unshare_on_this_thread(thread_types, thread_flags, after_unshare);
     u = here ? std::move(*here) : unshare_on_thread(thread_types, thread_flags, mnt_dir);
     if (!u.ok) return fail(std::move(u.error).context(what));
   }
@@ -233,6 +252,11 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
     holder_guard.keep = true;
   }
   return rollback.release();
+}
+
+Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span<const NamespaceType> types,
+                                                   std::string_view name) {
+  return detail::create_pinned_with_hook(paths, types, name, {});
 }
 
 Result<PinnedNamespace> create_pinned(const Paths& paths, NamespaceType type, std::string_view name) {

@@ -24,4 +24,12 @@ namespace podns::detail {
 [[nodiscard]] Status remove_pin_with_hook(const std::string& pin_path, const std::string& base_dir,
                                           const std::function<void()>& before_unmount);
 
+// create_pinned() with `after_unshare` run on the unsharing thread right after unshare(), before it
+// switches back (only when the namespaces are unshared on the caller's own thread): a test drops
+// CAP_SYS_ADMIN there so that switching back fails.
+[[nodiscard]] Result<std::vector<PinnedNamespace>> create_pinned_with_hook(const Paths& paths,
+                                                                           std::span<const NamespaceType> types,
+                                                                           std::string_view name,
+                                                                           const std::function<void()>& after_unshare);
+
 }  // namespace podns::detail
