@@ -19,6 +19,7 @@
 #include "podns/process.hpp"
 #include "podns/read_file.hpp"
 #include "sys/clone_raw.hpp"
+#include "sys/io.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/proc_stat.hpp"
 
@@ -95,7 +96,7 @@ Result<PidnsHolder> start_pidns_holder() {
   alive_w.reset();
   pid_t init = -1;
   ssize_t n;
-  do n = ::read(report_r.get(), &init, sizeof init);
+  do n = sys::read(report_r.get(), &init, sizeof init);
   while (n < 0 && errno == EINTR);
   auto status = mid->wait();
   if (n != sizeof init || init <= 0) {
@@ -107,7 +108,7 @@ Result<PidnsHolder> start_pidns_holder() {
   h.pid = init;
   char ready = 0;
   ssize_t got;
-  do got = ::read(alive_r.get(), &ready, 1);
+  do got = sys::read(alive_r.get(), &ready, 1);
   while (got < 0 && errno == EINTR);
   if (got != 1) return fail(Errc::process_exited, "start pid namespace init: it exited at once");
   auto pidfd = sys::pidfd_open(init);

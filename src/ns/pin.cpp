@@ -208,7 +208,10 @@ Status detail::remove_pin_with_hook(const std::string& pin_path, const std::stri
   // the file that was checked.
   int busy_attempt = 0, layers = 0;
   bool hook_ran = false;
-  for (;;) {
+  // Every round either removes a layer or finds the name changed under it; a name that keeps
+  // changing is someone racing us on purpose.
+  for (int round = 0;; ++round) {
+    if (round > 64) return fail(Errc::busy, what + ": the pin keeps changing under its name");
     UniqueFd top(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!top) {
       if (errno == ENOENT) return {};
@@ -223,7 +226,7 @@ Status detail::remove_pin_with_hook(const std::string& pin_path, const std::stri
 
     if (*magic == sys::kNsfsMagic && info->mount_root) {
       // A pin bound twice stacks; more layers than this is someone binding in a loop.
-      if (++layers > 16) return fail(Errc::busy, what + ": more than 16 namespaces mounted on it");
+      if (layers >= 16) return fail(Errc::busy, what + ": more than 16 namespaces mounted on it");
       if (before_unmount && !hook_ran) {
         hook_ran = true;
         before_unmount();
@@ -232,15 +235,22 @@ Status detail::remove_pin_with_hook(const std::string& pin_path, const std::stri
       // the fd was opened (something stacked on the pin), look again instead.
       auto now = sys::node_info_at(dir, name);
       if (!now || !now->same_layer(*info)) continue;
-      auto st = sys::unmount_fd(top.view(), MNT_DETACH);
-      if (!st) {
-        // EINVAL: no longer mounted here (removed meanwhile by someone else): look again. Still
-        // there: a mount we may not unmount (locked into a less privileged mount namespace).
-        auto after = sys::node_info_at(dir, name);
-        if (!st.error().is(std::errc::invalid_argument) || (after && after->same_layer(*info)))
-          return fail_with(st, what + ": unmount");
+      int err = sys::unmount_fd(top.view(), MNT_DETACH);
+      if (err == 0) {
+        ++layers;
+        continue;
       }
-      continue;
+      auto after = sys::node_info_at(dir, name);
+      bool still_there = after && after->same_layer(*info);
+      // EINVAL: no longer mounted here (someone else removed it meanwhile): look again.
+      if (err == EINVAL && !still_there) continue;
+      // EBUSY: in use for a moment (a concurrent `ip netns exec` setting up): retried briefly.
+      if (err == EBUSY && busy_attempt < kBusyRetries) {
+        short_sleep(busy_attempt++);
+        continue;
+      }
+      // Anything else: a mount we may not unmount (locked into a less privileged mount namespace).
+      return fail_errno(err, what + ": unmount");
     }
     if (info->mount_root) {
       // Something that is no namespace is mounted on the pin in our mount namespace. (A copy of

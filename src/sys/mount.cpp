@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <cerrno>
+
 #include <fmt/format.h>
+
+#include "sys/fault.hpp"
 
 namespace podns::sys {
 namespace {
@@ -28,6 +32,14 @@ Result<NodeInfo> from_statx(int dirfd, const char* path, int flags, std::string_
 
 }  // namespace
 
+int umount2(const char* target, int flags) {
+  if (int err = fault::injected_error(fault::kUmount)) {
+    errno = err;
+    return -1;
+  }
+  return ::umount2(target, flags);
+}
+
 Result<NodeInfo> node_info(FdView fd) {
   return from_statx(fd.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, fmt::format("fd {}", fd.get()));
 }
@@ -48,11 +60,10 @@ Status attach_mount(FdView tree, FdView target) {
   return {};
 }
 
-Status unmount_fd(FdView mount_root, int flags) {
+int unmount_fd(FdView mount_root, int flags) {
   // Not UMOUNT_NOFOLLOW: the magic link must be followed to the mount it stands for.
   std::string path = fmt::format("/proc/self/fd/{}", mount_root.get());
-  if (::umount2(path.c_str(), flags & ~UMOUNT_NOFOLLOW) < 0) return fail_errno("umount " + path);
-  return {};
+  return umount2(path.c_str(), flags & ~UMOUNT_NOFOLLOW) < 0 ? errno : 0;
 }
 
 }  // namespace podns::sys

@@ -1,3 +1,7 @@
+// Mounts for podns's pins. umount2 is the fault point sys.umount (sys/fault.hpp): EBUSY from it
+// is the kernel's answer to a mount in use, which a test cannot arrange at will for a lazy
+// (MNT_DETACH) unmount; every unmount here goes through it.
+//
 // Mounts by fd. A pin is mounted onto the file podns created and unmounted through the fd it
 // checked, never through what its path names by the time the syscall runs (someone with write
 // access to the pin dir could swap a symlink or another file in between). The new mount API
@@ -14,6 +18,9 @@
 #include "podns/fd.hpp"
 
 namespace podns::sys {
+
+// umount2(2) behind the fault point. Same contract as the system call.
+int umount2(const char* target, int flags);
 
 // What a file descriptor or a directory entry refers to (statx), with the mount it is seen on.
 struct NodeInfo {
@@ -43,9 +50,10 @@ struct NodeInfo {
 // The fd `tree` then refers to the attached mount's root.
 [[nodiscard]] Status attach_mount(FdView tree, FdView target);
 
-// umount2 of the mount whose root `mount_root` is open on, reached through /proc/self/fd/N:
-// the kernel unmounts that very mount, whatever is at its path now. EINVAL: it is no longer
-// mounted in our mount namespace.
-[[nodiscard]] Status unmount_fd(FdView mount_root, int flags);
+// umount2 (the wrapper above) of the mount whose root `mount_root` is open on, reached through
+// /proc/self/fd/N: the kernel unmounts that very mount, whatever is at its path now. Returns 0 or
+// the errno, so that the caller words the error: EINVAL, it is no longer mounted in our mount
+// namespace; EBUSY, in use.
+[[nodiscard]] int unmount_fd(FdView mount_root, int flags);
 
 }  // namespace podns::sys

@@ -264,7 +264,7 @@ TEST(Migration, TwoToThreeKeepsCniPodsAndTheirRowsRemovable) {
   ASSERT_OK(store);
   auto v = store->schema_version();
   ASSERT_OK(v);
-  EXPECT_EQ(*v, 3);
+  EXPECT_EQ(*v, kSchemaVersion);  // 2 -> 3 -> ... in one open
 
   // Every old row is there, made by CNI, with single ports.
   auto web = store->load("web");
@@ -313,6 +313,101 @@ TEST(Migration, TwoToThreeKeepsCniPodsAndTheirRowsRemovable) {
   EXPECT_EQ(query_text(path, "SELECT count(*) FROM attachments") + query_text(path, "SELECT count(*) FROM pods") +
                 query_text(path, "SELECT count(*) FROM attachment_addresses"),
             "0\n0\n0\n");
+  EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
+}
+
+// What the 2 -> 3 step added, as schema 3 shipped it (on top of kSchemaV2Step).
+constexpr const char* kSchemaV3Step = R"sql(
+CREATE TABLE networks (
+  name TEXT PRIMARY KEY, driver TEXT NOT NULL, bridge TEXT NOT NULL UNIQUE, options TEXT NOT NULL,
+  created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE leases (
+  network TEXT NOT NULL REFERENCES networks (name), address TEXT NOT NULL, pod TEXT NOT NULL,
+  idx INTEGER NOT NULL, PRIMARY KEY (network, address),
+  FOREIGN KEY (pod, idx) REFERENCES attachments (pod, idx) ON DELETE CASCADE) WITHOUT ROWID;
+CREATE INDEX leases_by_attachment ON leases (pod, idx);
+CREATE TABLE ipam_cursors (
+  network TEXT NOT NULL REFERENCES networks (name) ON DELETE CASCADE, "range" TEXT NOT NULL,
+  address TEXT NOT NULL, PRIMARY KEY (network, "range")) WITHOUT ROWID;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+ALTER TABLE attachments ADD COLUMN driver TEXT NOT NULL DEFAULT 'cni' CHECK (driver IN ('cni', 'native'));
+ALTER TABLE attachments ADD COLUMN host_ifname TEXT NOT NULL DEFAULT '';
+DROP INDEX attachments_summary;
+CREATE INDEX attachments_summary ON attachments (pod, idx, network, ifname, state, mac, driver, host_ifname);
+ALTER TABLE port_mappings ADD COLUMN "range" INTEGER NOT NULL DEFAULT 1
+  CHECK ("range" >= 1 AND host_port + "range" - 1 <= 65535 AND container_port + "range" - 1 <= 65535);
+CREATE INDEX port_mappings_by_range ON port_mappings ("range");
+PRAGMA user_version = 3;
+)sql";
+
+TEST(Migration, ThreeToFourKeepsEveryRowAndAddsPendingDels) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  write_schema_v2_database(path);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    exec_sql(raw, kSchemaV3Step);
+    exec_sql(raw, R"sql(
+INSERT INTO networks VALUES ('n1', 'bridge', 'podns1', '{"subnets":["10.90.0.0/24"]}', 1700000002);
+INSERT INTO attachments VALUES ('web', 1, 'n1', 'eth1', 'podns-web', '/run/netns/web', '', '', '', 'done', '02:70:0a:5a:00:02', 'native', 'vethabc');
+INSERT INTO leases VALUES ('n1', '10.90.0.2', 'web', 1);
+INSERT INTO ipam_cursors VALUES ('n1', '10.90.0.0/24', '10.90.0.2');
+INSERT INTO meta VALUES ('boot_id', 'b0');
+UPDATE port_mappings SET "range" = 1;
+)sql");
+    sqlite3_close(raw);
+  }
+  const std::string before = query_text(path, "SELECT * FROM pods ORDER BY name") +
+                             query_text(path, "SELECT * FROM attachments ORDER BY pod, idx") +
+                             query_text(path, "SELECT * FROM attachment_addresses") +
+                             query_text(path, "SELECT * FROM pins") + query_text(path, "SELECT * FROM port_mappings") +
+                             query_text(path, "SELECT * FROM helpers") + query_text(path, "SELECT * FROM networks") +
+                             query_text(path, "SELECT * FROM leases") + query_text(path, "SELECT * FROM ipam_cursors") +
+                             query_text(path, "SELECT * FROM meta");
+  ASSERT_NE(before.find("vethabc"), std::string::npos);
+
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto v = store->schema_version();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, kSchemaVersion);
+  // Every row of every older table, byte for byte.
+  const std::string after = query_text(path, "SELECT * FROM pods ORDER BY name") +
+                            query_text(path, "SELECT * FROM attachments ORDER BY pod, idx") +
+                            query_text(path, "SELECT * FROM attachment_addresses") +
+                            query_text(path, "SELECT * FROM pins") + query_text(path, "SELECT * FROM port_mappings") +
+                            query_text(path, "SELECT * FROM helpers") + query_text(path, "SELECT * FROM networks") +
+                            query_text(path, "SELECT * FROM leases") + query_text(path, "SELECT * FROM ipam_cursors") +
+                            query_text(path, "SELECT * FROM meta");
+  EXPECT_EQ(after, before);
+  auto web = store->load("web");
+  ASSERT_OK(web);
+  ASSERT_EQ(web->attachments.size(), 2u);
+  EXPECT_EQ(web->attachments[1].driver, AttachmentDriver::native);
+
+  // The new table is empty and works.
+  auto pending = store->pending_dels();
+  ASSERT_OK(pending);
+  EXPECT_TRUE(pending->empty());
+  PendingDel p;
+  p.pod = "db";
+  p.network = "podns";
+  p.container_id = "podns-db";
+  p.ifname = "eth0";
+  p.netns_path = "/run/netns/db";
+  p.config = "{}";
+  p.runtime_config = "{}";
+  p.attempts = 1;
+  ASSERT_OK(store->transaction([&]() -> Status {
+    if (auto s = store->remove_attachment("db", 0); !s) return s;
+    return store->add_pending_del(p);
+  }));
+  ASSERT_OK(store->delete_pod("db"));
+  pending = store->pending_dels();
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_GT((*pending)[0].created_at, 0);  // filled with now
   EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
 }
 
