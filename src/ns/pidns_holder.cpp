@@ -129,7 +129,7 @@ Result<PidnsHolder> start_pidns_holder() {
 
 namespace {
 
-std::string holder_dir(const Paths& paths) { return paths.run_dir + "/ns/pid-holders"; }
+std::string holder_dir(const Paths& paths) { return paths.ns_dir("pid-holders"); }
 
 struct HolderRecord {
   pid_t pid;
@@ -180,7 +180,7 @@ Status record_pidns_holder(const Paths& paths, std::string_view name, pid_t pid,
   return {};
 }
 
-Status stop_pidns_holder(const Paths& paths, std::string_view name, const Namespace* ns) {
+Status stop_pidns_holder(const Paths& paths, std::string_view name) {
   std::string path = holder_record_path(paths, name);
   std::string what = "stop pid namespace init recorded in " + path;
   auto text = read_regular_file(path, 64, Errc::corrupt);
@@ -196,21 +196,22 @@ Status stop_pidns_holder(const Paths& paths, std::string_view name, const Namesp
   };
   // The pidfd first: from here on it means one process. Then the start time: read after the pidfd
   // was taken, equal to the recorded one only if that process is still the recorded holder (a
-  // process that reused the pid started later).
+  // process that reused the pid started later). The two name the holder for good, whatever its
+  // namespace is pinned as now: a holder whose pin was replaced behind podns's back is an orphan
+  // that nothing else will ever stop.
   auto pidfd = sys::pidfd_open(rec->pid);
   if (!pidfd) {
     if (pidfd.error().is(std::errc::no_such_process)) return drop_record();  // gone already
     return fail_with(pidfd, what);
   }
   auto start = sys::process_start_time(rec->pid);
-  if (!start || *start != rec->start_time) return drop_record();  // gone; the pid may be someone else's
-  if (ns) {
-    auto member = Namespace::open_pid(rec->pid, NamespaceType::pid);
-    if (!member) return fail_with(member, what);
-    if (!(*member == *ns))
-      return fail(Errc::corrupt, fmt::format("{}: process {} is not the init of {}; left alone", what, rec->pid,
-                                             ns->id().ino));
+  if (!start) {
+    // Gone between the pidfd and the read: /proc/PID is no more.
+    if (start.error().is(std::errc::no_such_file_or_directory) || start.error().is(std::errc::no_such_process))
+      return drop_record();
+    return fail_with(start, what);  // could not tell: keep the record for the next try
   }
+  if (*start != rec->start_time) return drop_record();  // the pid is someone else's now
   if (auto st = sys::pidfd_signal(pidfd->view(), SIGKILL); !st && !st.error().is(std::errc::no_such_process))
     return fail_with(st, what);
   return drop_record();

@@ -46,10 +46,10 @@ std::string holder_record_path(const Paths& paths, std::string_view name);
                                          uint64_t start_time);
 
 // SIGKILL the holder recorded for the pid pin `name`, if the record still names a live process
-// (the same pid with the same start time; when `ns` is given, it must also be that namespace's
-// member), and drop the record. No record: nothing to stop (an attached pid namespace has an init
-// of its own, which is left alone). Kills the namespace's other processes too, as the kernel does
-// when init dies.
-[[nodiscard]] Status stop_pidns_holder(const Paths& paths, std::string_view name, const Namespace* ns);
+// (the same pid with the same start time), and drop the record. No record: nothing to stop (an
+// attached pid namespace has an init of its own, which is left alone). Kills the namespace's
+// other processes too, as the kernel does when init dies. A record that cannot be read or
+// checked is kept and reported.
+[[nodiscard]] Status stop_pidns_holder(const Paths& paths, std::string_view name);
 
 }  // namespace podns::detail

@@ -27,8 +27,7 @@ namespace {
 // one its record names; see pidns_holder.hpp).
 Status remove_one(const Paths& paths, NamespaceType type, std::string_view name, const std::string& path) {
   if (type == NamespaceType::pid) {
-    auto ns = Namespace::open_path(path, NamespaceType::pid);  // absent or stale: the record alone decides
-    if (auto st = detail::stop_pidns_holder(paths, name, ns ? &*ns : nullptr); !st)
+    if (auto st = detail::stop_pidns_holder(paths, name); !st)
       return fail_with(st, "remove pin " + path);
   }
   return remove_pin(path, pin_dir(paths, type));
