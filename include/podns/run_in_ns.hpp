@@ -13,7 +13,9 @@
 // podns keeps no reference to any namespace a thread entered or came from: once a pod's netns is
 // unpinned it goes (with its veths and addresses), whatever threads ran inside it before. The one
 // namespace fd podns holds for the life of the process is on each type of the process's own
-// namespace (/proc/self/ns/*, opened at the first switch), which makes each switch cheaper.
+// namespace (/proc/self/ns/*), which makes each switch cheaper; it is taken only when it is the
+// namespace the switching thread is at home in and that thread is inside no body, so a main
+// thread that sits in a pod's namespace at that moment never makes podns hold it.
 //
 // If switching back fails (the body dropped CAP_SYS_ADMIN, say), the thread is in the wrong
 // namespace. podns does not abort its host: it marks the thread stranded and returns

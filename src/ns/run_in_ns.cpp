@@ -15,6 +15,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <system_error>
 #include <thread>
 
@@ -101,35 +102,46 @@ bool in_initial_user_namespace() {
 }
 
 // The process's own namespaces, one fd per type on /proc/self/ns/<entry> (its main thread's),
-// opened at first use and held for the life of the process. nsfs frees a namespace's dentry and
-// inode as soon as its last open file closes, so without one held open every switch would build
-// both anew for the home fd it opens (a third of that fd's cost). This is the only namespace podns
-// keeps a reference to on its own: never one a thread entered, or was in when it switched. (A
-// reference per thread to its last home once kept a pod's netns, its veths and so its addresses
-// alive after `pod rm` for as long as the thread lived.) The identity and the way back are kept
-// with it for the rootless case (check_can_return is two more syscalls per switch).
+// held for the life of the process once found. nsfs frees a namespace's dentry and inode as soon
+// as its last open file closes, so without one held open every switch would build both anew for
+// the home fd it opens (a third of that fd's cost). podns keeps no other namespace reference of
+// its own: never one a thread entered, or was in when it switched. (A reference per thread to its
+// last home once kept a pod's netns, its veths and so its addresses alive after `pod rm` for as
+// long as the thread lived.) So the anchor is taken only when /proc/self/ns/<entry> is the very
+// namespace the switching thread is at home in, and that thread is not inside a podns body: the
+// main thread sitting in a pod's namespace at that moment (inside a body of its own, say) makes
+// no anchor, and a later switch tries again. The way back is kept with it for the rootless case
+// (check_can_return is two more syscalls per switch).
 struct Anchor {
-  int fd = -1;
+  UniqueFd fd;
   ino_t ino = 0;
   bool can_return = true;
 };
 
-const Anchor& anchor(const NamespaceInfo& info) {
-  // Never freed: a thread may still switch while the process exits.
-  static auto* anchors = new std::array<Anchor, 8>;
-  static std::array<std::once_flag, 8> opened;
-  size_t i = static_cast<size_t>(info.type);
-  std::call_once(opened[i], [&] {
-    Anchor& a = (*anchors)[i];
-    std::string entry = fmt::format("/proc/self/ns/{}", info.pin_entry);
-    a.fd = ::open(entry.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
-    if (a.fd >= 0 && ::fstat(a.fd, &st) == 0) {
-      a.ino = st.st_ino;
-      a.can_return = check_can_return(a.fd);
-    }
-  });
-  return (*anchors)[i];
+std::array<std::atomic<const Anchor*>, 8> g_anchors{};  // never freed: a thread may switch while the process exits
+std::mutex g_anchor_mutex;
+thread_local int t_body_depth = 0;  // run_in_namespace bodies running on this thread
+
+const Anchor* anchor_if_taken(const NamespaceInfo& info) {
+  return g_anchors[static_cast<size_t>(info.type)].load(std::memory_order_acquire);
+}
+
+// Take the anchor of `info`'s type if the process's namespace of that type is `home_ino`, the
+// namespace this thread is at home in.
+const Anchor* take_anchor(const NamespaceInfo& info, ino_t home_ino) {
+  if (t_body_depth > 0) return nullptr;  // the thread's home is a namespace podns entered
+  std::lock_guard lock(g_anchor_mutex);
+  auto& slot = g_anchors[static_cast<size_t>(info.type)];
+  if (const Anchor* a = slot.load(std::memory_order_acquire)) return a;
+  std::string entry = fmt::format("/proc/self/ns/{}", info.pin_entry);
+  UniqueFd fd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) < 0 || st.st_ino != home_ino) return nullptr;
+  auto* a = new (std::nothrow) Anchor{std::move(fd), st.st_ino, true};
+  if (!a) return nullptr;
+  a->can_return = check_can_return(a->fd.get());
+  slot.store(a, std::memory_order_release);
+  return a;
 }
 
 UniqueFd open_current(const NamespaceInfo& info) {
@@ -151,12 +163,16 @@ UniqueFd open_current(const NamespaceInfo& info) {
 }  // namespace
 
 Home open_home(const NamespaceInfo& info) {
-  const Anchor& a = anchor(info);
   Home home{open_current(info), true};
-  if (!home.fd || in_initial_user_namespace()) return home;  // no fd: let the caller report it
+  if (!home.fd) return home;  // let the caller report it
+  const Anchor* a = anchor_if_taken(info);
+  bool initial = in_initial_user_namespace();
+  if (a && initial) return home;  // the common case: no stat, no check
   struct stat st {};
   if (::fstat(home.fd.get(), &st) < 0) return home;  // let setns report it
-  home.can_return = (a.fd >= 0 && st.st_ino == a.ino) ? a.can_return : check_can_return(home.fd.get());
+  if (!a) a = take_anchor(info, st.st_ino);
+  if (initial) return home;
+  home.can_return = (a && st.st_ino == a->ino) ? a->can_return : check_can_return(home.fd.get());
   return home;
 }
 
@@ -174,7 +190,14 @@ Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body
   if (::setns(ns.fd().get(), info.clone_flag) < 0)
     return fail_errno(fmt::format("enter {} namespace: setns", info.name));
   ThreadNamespaceSwitch back(std::move(home.fd), ns.type());
-  body();  // if it throws, `back` switches back (or strands the thread) and the exception goes on
+  struct BodyDepth {
+    BodyDepth() { ++t_body_depth; }
+    ~BodyDepth() { --t_body_depth; }
+  };
+  {
+    BodyDepth in_body;
+    body();  // if it throws, `back` switches back (or strands the thread) and the exception goes on
+  }
   if (auto st = back.restore(); !st) return fail_with(st, fmt::format("leave {} namespace", info.name));
   return {};
 }
