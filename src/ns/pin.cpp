@@ -74,7 +74,10 @@ Result<std::optional<PinLocation>> open_pin_location(const std::string& pin_path
   if (name.empty() || name == ".")
     return fail(Errc::not_a_namespace, fmt::format("{}: is a directory, not a pin", pin_path));
   struct stat base {};
-  if (::stat(base_dir.c_str(), &base) < 0 && errno == ENOENT) return std::nullopt;  // no base dir: no pins
+  if (::stat(base_dir.c_str(), &base) < 0) {
+    if (errno == ENOENT) return std::nullopt;  // no base dir: no pins
+    return fail_errno("stat " + base_dir);
+  }
   auto dir = open_dir(parent);
   if (!dir) {
     if (dir.error().is(std::errc::no_such_file_or_directory)) return std::nullopt;
