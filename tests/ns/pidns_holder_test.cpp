@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,6 +117,27 @@ TEST(PidnsHolder, ARecordWhoseStartTimeNoLongerMatchesKillsNothing) {
   EXPECT_FALSE(exists(detail::holder_record_path(t.paths, "reused")));
   ASSERT_OK(sys::pidfd_signal(pidfd->view(), SIGKILL));
   EXPECT_TRUE(exits_within(pidfd->view(), std::chrono::seconds(10)));
+}
+
+TEST(PidnsHolder, AHolderWhosePinWasReplacedBehindPodnsIsStillStopped) {
+  PODNS_REQUIRE_ROOT();
+  TestPaths t;
+  auto pin = create_pinned(t.paths, NamespaceType::pid, "orphan");
+  ASSERT_OK(pin);
+  Record rec = read_record(t.paths, "orphan");
+  ASSERT_GT(rec.pid, 0);
+  auto pidfd = sys::pidfd_open(rec.pid);
+  ASSERT_OK(pidfd);
+  // The pin goes behind podns's back and another pid namespace (ours) is attached under the name.
+  ASSERT_EQ(::umount2(pin->path.c_str(), MNT_DETACH), 0);
+  ASSERT_EQ(::unlink(pin->path.c_str()), 0);
+  NamespaceType pid = NamespaceType::pid;
+  ASSERT_OK(attach(t.paths, "orphan", ::getpid(), std::span<const NamespaceType>(&pid, 1)));
+  // The record still names the holder: rm stops it and removes the new pin.
+  ASSERT_OK(remove_pinned(t.paths, "orphan"));
+  EXPECT_TRUE(exits_within(pidfd->view(), std::chrono::seconds(10))) << "the orphaned holder lives on";
+  EXPECT_FALSE(exists(pin->path));
+  EXPECT_FALSE(exists(detail::holder_record_path(t.paths, "orphan")));
 }
 
 TEST(PidnsHolder, RemovingAnAttachedPidNamespaceKillsNoneOfItsProcesses) {
