@@ -42,7 +42,9 @@ TEST(NetnsId, OwnNetnsHasNoPeerId) {
   UniqueFd ns(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   auto id = netns_get_nsid(ns.view());
   ASSERT_OK(id);
-  if (id->has_value()) EXPECT_GE(**id, 0);
+  if (id->has_value()) {
+    EXPECT_GE(**id, 0);
+  }
 }
 
 TEST(NetnsId, NotANetnsFdIsAnError) {
