@@ -31,6 +31,7 @@ enum class Errc {
   busy,                  // locked or in use by another operation
   outside_base_dir,      // a path that resolves outside the directory it must stay in
   wrong_thread_model,    // an operation a multi-threaded process cannot do (user/time ns)
+  thread_stranded,       // a thread that could not switch back into its own namespace (run_in_ns.hpp)
 };
 
 const std::error_category& podns_category() noexcept;

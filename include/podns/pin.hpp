@@ -27,12 +27,19 @@ namespace podns {
 [[nodiscard]] Status prepare_pin_dir(const std::string& dir);
 
 // Create `pin_path` with O_EXCL (Errc::already_exists if present) and bind-mount `source` onto it
-// (e.g. /proc/PID/ns/net or /proc/self/fd/N). On any failure the file is removed again.
+// (e.g. /proc/PID/ns/net or /proc/self/fd/N). The mount goes onto the file just created, by fd
+// (open_tree + move_mount), never onto whatever the path names by then: if the file was moved or
+// replaced meanwhile, the mount is taken off again and the call fails with Errc::busy. On any
+// failure the file is removed again, while the name still leads to it.
 [[nodiscard]] Status bind_pin(const std::string& source, const std::string& pin_path);
 
 // Unmount (MNT_DETACH) and unlink a pin. Idempotent: an absent pin is success. Refuses, with
 // Errc::outside_base_dir, a path that is a symlink, contains "..", or whose directory does not
-// resolve to `base_dir`; refuses a directory. Retries briefly on EBUSY, then fails with EBUSY.
+// resolve to `base_dir`; refuses a directory and a file that is no pin (Errc::not_a_namespace).
+// Works through fds: each namespace mounted there is unmounted through the fd it was checked on,
+// and the empty file below is unlinked (unlinkat on the pin dir's fd) only while it is still the
+// file that was checked; a pin swapped for something else midway is never what goes. Something that
+// is no namespace mounted over the pin: retried briefly, then EBUSY.
 [[nodiscard]] Status remove_pin(const std::string& pin_path, const std::string& base_dir);
 
 // Whether `pin_path` currently holds a namespace (an nsfs mount). An absent path is `false`.
@@ -61,7 +68,11 @@ struct PinnedNamespace {
 // "cni-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" name when `name` is empty. Several types in one call
 // share one unshare(), as CRI-O's pinns does; pid and time are pinned through *_for_children.
 // A leftover stale file of the same name is cleaned first; a live pin gives Errc::already_exists.
-// On any failure nothing is left behind.
+// On any failure nothing is left behind. net, uts and cgroup are unshared on the calling thread,
+// which switches straight back; if that fails the thread is stranded (see run_in_ns.hpp) and the
+// call fails with Errc::thread_stranded. A stranded thread, and the other types, unshare on a
+// short-lived thread of their own. A pid namespace gets a holder init whose pid and start time are
+// recorded under <run_dir>/ns/pid-holders; removing the pin stops that process and no other.
 [[nodiscard]] Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths,
                                                                  std::span<const NamespaceType> types,
                                                                  std::string_view name = {});
@@ -74,7 +85,8 @@ struct PinnedNamespace {
 [[nodiscard]] Result<std::vector<PinnedNamespace>> attach(const Paths& paths, std::string_view name, pid_t pid,
                                                           std::span<const NamespaceType> types);
 
-// Remove the pins named `name` of the given types (all types when empty). Idempotent.
+// Remove the pins named `name` of the given types (all types when empty), and the holder init a
+// pid pin made by podns has (found by its record, never by name). Idempotent.
 [[nodiscard]] Status remove_pinned(const Paths& paths, std::string_view name,
                                    std::span<const NamespaceType> types = {});
 

@@ -8,10 +8,23 @@
 // user and time: refused with Errc::wrong_thread_model (the kernel refuses a multi-threaded caller
 // with EINVAL / EUSERS); use a single-threaded helper process (ns/spawn).
 //
-// If switching back fails, the thread is in the wrong namespace and nothing can make that safe:
-// podns writes one line to stderr and calls std::abort(). It never lets the process run on in the
-// wrong namespace. (Restoring cannot fail in practice: the original fd is held open and we were
-// allowed to be in it.)
+// The way back: the thread's current namespace is opened afresh on every call (through the thread's
+// pidfd), so the thread returns to wherever it was, also if the caller moved it with setns itself.
+// podns keeps no reference to any namespace a thread entered or came from: once a pod's netns is
+// unpinned it goes (with its veths and addresses), whatever threads ran inside it before. The one
+// namespace fd podns holds for the life of the process is on each type of the process's own
+// namespace (/proc/self/ns/*), which makes each switch cheaper; it is taken only when it is the
+// namespace the switching thread is at home in and that thread is inside no body, so a main
+// thread that sits in a pod's namespace at that moment never makes podns hold it.
+//
+// If switching back fails (the body dropped CAP_SYS_ADMIN, say), the thread is in the wrong
+// namespace. podns does not abort its host: it marks the thread stranded and returns
+// Errc::thread_stranded (after an exception from the body, the exception goes on and the thread is
+// marked the same way). From then on every run_in_namespace on that thread, of any type, fails with
+// Errc::thread_stranded, create_pinned does its unsharing on a thread of its own, and
+// thread_is_stranded() says so. The caller must retire the thread (let it exit): whatever else runs
+// on it acts in the namespace it was left in. Where podns can tell in advance that it could not
+// come back (a rootless podns in the host's netns), the body runs on a throwaway thread instead.
 #pragma once
 
 #include <functional>
@@ -35,6 +48,10 @@ struct is_result : std::false_type {};
 template <class T>
 struct is_result<std::expected<T, Error>> : std::true_type {};
 }  // namespace detail
+
+// Whether a failed switch back left the calling thread in a namespace it did not start in (see
+// above). Such a thread stays that way: retire it.
+[[nodiscard]] bool thread_is_stranded() noexcept;
 
 // Returns Result<R> for a callable returning R; a callable that itself returns a Result<T> (or
 // Status) gets it back as is, with the entering failure in the same channel.

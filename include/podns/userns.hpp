@@ -47,7 +47,7 @@ struct UsernsSetRequest {
   // Must contain user; any of net, ipc, uts, mnt, cgroup, time, pid. A pid namespace gets a
   // sleeping init of its own (comm "podns-pidns", the one process that outlives the call): the
   // kernel opens pid_for_children only once there is an init and admits no process after it exits.
-  // Removing the pid pin (remove_pinned) stops it.
+  // Its pid and start time are recorded; removing the pid pin (remove_pinned) stops that process.
   std::vector<NamespaceType> types;
   IdMappings idmaps;                  // required
   std::vector<Sysctl> sysctls;        // each needs its namespace type in `types`

@@ -22,6 +22,7 @@ class PodnsCategory final : public std::error_category {
       case Errc::busy: return "busy";
       case Errc::outside_base_dir: return "outside the base directory";
       case Errc::wrong_thread_model: return "not possible in a multi-threaded process";
+      case Errc::thread_stranded: return "this thread is stuck in another namespace";
     }
     return "unknown podns error";
   }

@@ -32,6 +32,7 @@ CodeAndErrno c_error_of(const Error& e) {
     case Errc::busy: return {PODNS_ERR_BUSY, EBUSY};
     case Errc::outside_base_dir: return {PODNS_ERR_OUTSIDE_BASE_DIR, EXDEV};
     case Errc::wrong_thread_model: return {PODNS_ERR_WRONG_THREAD_MODEL, EINVAL};
+    case Errc::thread_stranded: return {PODNS_ERR_THREAD_STRANDED, ENOTRECOVERABLE};
   }
   return {PODNS_ERR_SYSTEM, EIO};
 }

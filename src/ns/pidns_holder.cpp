@@ -1,6 +1,5 @@
 #include "ns/pidns_holder.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -11,16 +10,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "podns/make_dirs.hpp"
+#include "podns/parse_int.hpp"
 #include "podns/process.hpp"
+#include "podns/read_file.hpp"
 #include "sys/clone_raw.hpp"
 #include "sys/io.hpp"
 #include "sys/pidfd.hpp"
-#include "sys/proc_status.hpp"
+#include "sys/proc_stat.hpp"
 
 namespace podns::detail {
 namespace {
@@ -55,7 +56,7 @@ sys::ChildSpec holder_spec(int null_fd, int alive_fd) {
   spec.fds = {{null_fd, 0}, {null_fd, 1}, {null_fd, 2}};
   if (alive_fd >= 0) spec.fds.push_back({alive_fd, kAliveFd});
   spec.session = sys::ChildSession::new_session;
-  spec.cwd.assign(1, '/');  // not a mount point kept busy by the holder
+  spec.cwd.assign(1, '/');  // the caller's cwd (a mount point, a dir to remove) not kept busy for life
   return spec;
 }
 
@@ -64,7 +65,7 @@ void holder_main(const sys::ChildPlan& plan) noexcept {
   int keep = -1;
   if (!plan.reset_signals(f) || !plan.enter(f) || !plan.arrange_fds(f, keep)) ::_exit(127);
   ::prctl(PR_SET_NAME, kPidnsHolderComm, 0, 0, 0);
-  // Named and ready: stop_pidns_holder finds holders by that name, so the creator waits for it.
+  // Running its plan through: the creator reads its start time only after this.
   if (plan.spec().fds.size() > 3) {
     char ready = 1;
     (void)!::write(kAliveFd, &ready, 1);
@@ -111,40 +112,109 @@ Result<PidnsHolder> start_pidns_holder() {
   while (got < 0 && errno == EINTR);
   if (got != 1) return fail(Errc::process_exited, "start pid namespace init: it exited at once");
   auto pidfd = sys::pidfd_open(init);
-  // Alive after the pidfd was taken (the alive pipe has no hang-up): the pidfd is the holder's.
+  auto start_time = sys::process_start_time(init);
+  // Alive after the pidfd and the start time were taken (the alive pipe has no hang-up): both are
+  // the holder's.
   pollfd p{alive_r.get(), POLLIN, 0};
   bool hung_up = ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
-  if (!pidfd || hung_up) {
+  if (!pidfd || !start_time || hung_up) {
     if (pidfd && !hung_up) (void)sys::pidfd_signal(pidfd->view(), SIGKILL);
+    if (!hung_up && !start_time) return fail_with(start_time, "start pid namespace init");
     return fail(Errc::process_exited, "start pid namespace init: it exited at once");
   }
   h.pidfd = std::move(*pidfd);
+  h.start_time = *start_time;
   return h;
 }
 
-Status stop_pidns_holder(const Namespace& ns) {
-  DIR* d = ::opendir("/proc");
-  if (!d) return fail_errno("open /proc");
-  Status result;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (pid <= 0 || *end != '\0') continue;
-    struct stat st {};
-    if (::stat(fmt::format("/proc/{}/ns/pid", pid).c_str(), &st) < 0) continue;
-    if (st.st_dev != ns.id().dev || st.st_ino != ns.id().ino) continue;
-    auto comm = sys::read_proc_file(fmt::format("/proc/{}/comm", pid));
-    if (!comm || comm->substr(0, comm->find('\n')) != kPidnsHolderComm) continue;
-    // The pidfd pins the identity; re-check it is still the same namespace before the kill.
-    auto pidfd = sys::pidfd_open(static_cast<pid_t>(pid));
-    if (!pidfd) continue;
-    auto again = Namespace::open_pid(static_cast<pid_t>(pid), NamespaceType::pid);
-    if (!again || !(*again == ns)) continue;
-    if (auto st2 = sys::pidfd_signal(pidfd->view(), SIGKILL); !st2 && !st2.error().is(std::errc::no_such_process))
-      result = fail_with(st2, fmt::format("stop pid namespace init {}", pid));
+namespace {
+
+std::string holder_dir(const Paths& paths) { return paths.ns_dir("pid-holders"); }
+
+struct HolderRecord {
+  pid_t pid;
+  uint64_t start_time;
+};
+
+// "PID STARTTIME\n", as record_pidns_holder writes it.
+Result<HolderRecord> parse_record(std::string_view text) {
+  text = trim_blanks(text);
+  auto space = text.find(' ');
+  if (space == std::string_view::npos) return fail(Errc::corrupt, "not \"PID STARTTIME\"");
+  auto pid = parse_int<pid_t>(text.substr(0, space));
+  auto start = parse_int<uint64_t>(text.substr(space + 1));
+  if (!pid || *pid <= 0 || !start) return fail(Errc::corrupt, "not \"PID STARTTIME\"");
+  return HolderRecord{*pid, *start};
+}
+
+}  // namespace
+
+std::string holder_record_path(const Paths& paths, std::string_view name) {
+  return holder_dir(paths) + "/" + std::string(name);
+}
+
+Status record_pidns_holder(const Paths& paths, std::string_view name, pid_t pid, uint64_t start_time) {
+  std::string dir = holder_dir(paths);
+  std::string what = fmt::format("record pid namespace init {} in {}", pid, holder_record_path(paths, name));
+  if (auto st = make_dirs(dir, 0755); !st) return fail_with(st, what);
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return fail_errno(what + ": open " + dir);
+  // Durable as any state: temp file, fsync, rename, fsync the directory. A valid name never starts
+  // with '.', so the temp name is nobody's record.
+  std::string tmp = "." + std::string(name) + ".tmp";
+  std::string line = fmt::format("{} {}\n", pid, start_time);
+  UniqueFd fd(::openat(dfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) return fail_errno(what + ": create " + tmp);
+  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd.get()) < 0) {
+    int err = errno;
+    ::unlinkat(dfd.get(), tmp.c_str(), 0);
+    return fail_errno(err, what + ": write");
   }
-  ::closedir(d);
-  return result;
+  fd.reset();
+  if (::renameat(dfd.get(), tmp.c_str(), dfd.get(), std::string(name).c_str()) < 0) {
+    int err = errno;
+    ::unlinkat(dfd.get(), tmp.c_str(), 0);
+    return fail_errno(err, what + ": rename");
+  }
+  if (::fsync(dfd.get()) < 0) return fail_errno(what + ": fsync " + dir);
+  return {};
+}
+
+Status stop_pidns_holder(const Paths& paths, std::string_view name) {
+  std::string path = holder_record_path(paths, name);
+  std::string what = "stop pid namespace init recorded in " + path;
+  auto text = read_regular_file(path, 64, Errc::corrupt);
+  if (!text) {
+    if (text.error().is(std::errc::no_such_file_or_directory)) return {};  // none recorded
+    return fail_with(text, what);
+  }
+  auto rec = parse_record(*text);
+  if (!rec) return fail_with(rec, what);
+  auto drop_record = [&]() -> Status {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_errno(what + ": remove the record");
+    return {};
+  };
+  // The pidfd first: from here on it means one process. Then the start time: read after the pidfd
+  // was taken, equal to the recorded one only if that process is still the recorded holder (a
+  // process that reused the pid started later). The two name the holder for good, whatever its
+  // namespace is pinned as now: a holder whose pin was replaced behind podns's back is an orphan
+  // that nothing else will ever stop.
+  auto pidfd = sys::pidfd_open(rec->pid);
+  if (!pidfd) {
+    if (pidfd.error().is(std::errc::no_such_process)) return drop_record();  // gone already
+    return fail_with(pidfd, what);
+  }
+  auto start = sys::process_start_time(rec->pid);
+  if (!start) {
+    // Gone between the pidfd and the read: /proc/PID is no more.
+    if (start.error().is(std::errc::no_such_file_or_directory) || start.error().is(std::errc::no_such_process))
+      return drop_record();
+    return fail_with(start, what);  // could not tell: keep the record for the next try
+  }
+  if (*start != rec->start_time) return drop_record();  // the pid is someone else's now
+  if (auto st = sys::pidfd_signal(pidfd->view(), SIGKILL); !st && !st.error().is(std::errc::no_such_process))
+    return fail_with(st, what);
+  return drop_record();
 }
 
 }  // namespace podns::detail

@@ -23,12 +23,12 @@
 namespace podns {
 namespace {
 
-// Remove one pin; a pid namespace pin made by podns also takes its holder init down with it.
-Status remove_one(const Paths& paths, NamespaceType type, const std::string& path) {
+// Remove one pin; a pid namespace pin made by podns also takes its holder init down with it (the
+// one its record names; see pidns_holder.hpp).
+Status remove_one(const Paths& paths, NamespaceType type, std::string_view name, const std::string& path) {
   if (type == NamespaceType::pid) {
-    if (auto ns = Namespace::open_path(path, NamespaceType::pid)) {
-      if (auto st = detail::stop_pidns_holder(*ns); !st) return fail_with(st, "remove pin " + path);
-    }
+    if (auto st = detail::stop_pidns_holder(paths, name); !st)
+      return fail_with(st, "remove pin " + path);
   }
   return remove_pin(path, pin_dir(paths, type));
 }
@@ -39,7 +39,7 @@ class PinRollback {
   explicit PinRollback(const Paths& paths) : paths_(paths) {}
   ~PinRollback() {
     for (auto it = pins_.rbegin(); it != pins_.rend(); ++it)
-      (void)remove_one(paths_, it->type, it->path);
+      (void)remove_one(paths_, it->type, it->name, it->path);
   }
   void add(PinnedNamespace pin) { pins_.push_back(std::move(pin)); }
   std::vector<PinnedNamespace> release() { return std::exchange(pins_, {}); }
@@ -89,11 +89,15 @@ Status open_entries(std::span<const NamespaceType> types, std::vector<UniqueFd>&
 
 // net, uts and cgroup belong to the thread: unshare them right here and switch straight back, as
 // `ip netns add` does. (Not ipc: unsharing it also unshares the thread's System V semaphore undo
-// list for good. Not mnt: that needs CLONE_FS, also for good.) A thread of its own costs a clone and, on a busy machine, a wait for a
-// CPU, which was most of `podns ns add`. Only when every way back is open (Home::can_return; not from
-// inside a rootless session, whose host netns it cannot re-enter); nullopt otherwise. Failing to
-// switch back aborts the process (ThreadNamespaceSwitch): it never runs on in a namespace it made.
-std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> types, int flags) {
+// list for good. Not mnt: that needs CLONE_FS, also for good.) A thread of its own costs a clone
+// and, on a busy machine, a wait for a CPU, which was most of `podns ns add`. Only when every way
+// back is open (Home::can_return; not from inside a rootless session, whose host netns it cannot
+// re-enter) and the thread is not stranded already; nullopt otherwise. If switching back fails
+// the thread is left stranded (run_in_ns.hpp) and the creation fails: the library never aborts
+// its host, and never lets the caller go on unaware in a namespace it made.
+std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> types, int flags,
+                                               const std::function<void()>& after_unshare) {
+  if (detail::thread_stranded()) return std::nullopt;
   std::vector<UniqueFd> homes;
   for (NamespaceType t : types) {
     if (t != NamespaceType::net && t != NamespaceType::uts && t != NamespaceType::cgroup) return std::nullopt;
@@ -108,8 +112,21 @@ std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> ty
   }
   std::array<std::optional<detail::ThreadNamespaceSwitch>, 3> back;  // one per type at most
   for (size_t i = 0; i < types.size(); ++i) back[i].emplace(std::move(homes[i]), types[i]);
-  if (auto st = open_entries(types, out.fds); !st) {
-    out.error = std::move(st.error());
+  if (after_unshare) after_unshare();
+  auto opened = open_entries(types, out.fds);
+  // Back first, every type even when one fails; then report.
+  Status returned;
+  for (auto& b : back) {
+    if (!b) continue;
+    if (auto st = b->restore(); !st && returned) returned = std::move(st);
+  }
+  if (!returned) {
+    out.fds.clear();  // the new namespaces go with their fds (the stranded thread aside)
+    out.error = std::move(returned.error());
+    return out;
+  }
+  if (!opened) {
+    out.error = std::move(opened.error());
     return out;
   }
   out.ok = true;
@@ -163,8 +180,10 @@ std::string pin_path(const Paths& paths, NamespaceType type, std::string_view na
   return pin_dir(paths, type) + "/" + std::string(name);
 }
 
-Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span<const NamespaceType> types,
-                                                   std::string_view name) {
+Result<std::vector<PinnedNamespace>> detail::create_pinned_with_hook(const Paths& paths,
+                                                                     std::span<const NamespaceType> types,
+                                                                     std::string_view name,
+                                                                     const std::function<void()>& after_unshare) {
   std::string pin_name = name.empty() ? random_pin_name() : std::string(name);
   std::string what = "create namespaces " + pin_name;
   if (auto st = validate_name(pin_name); !st) return fail_with(st, "create namespaces");
@@ -189,7 +208,7 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
   int thread_flags = flags & ~CLONE_NEWPID;
   Unshared u;
   if (!thread_types.empty()) {
-    auto here = unshare_on_this_thread(thread_types, thread_flags);
+    auto here = unshare_on_this_thread(thread_types, thread_flags, after_unshare);
     u = here ? std::move(*here) : unshare_on_thread(thread_types, thread_flags, mnt_dir);
     if (!u.ok) return fail(std::move(u.error).context(what));
   }
@@ -226,9 +245,17 @@ Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span
     // The holder was alive when its pidfd was taken; still alive now means /proc/PID above was it.
     auto alive = sys::pidfd_is_alive(holder->pidfd.view());
     if (!alive || !*alive) return fail(Errc::process_exited, what + ": the pid namespace init exited");
+    // Recorded once the pin is ours: removing the pin finds it again by pid and start time.
+    if (auto st = detail::record_pidns_holder(paths, pin_name, holder->pid, holder->start_time); !st)
+      return fail_with(st, what);
     holder_guard.keep = true;
   }
   return rollback.release();
+}
+
+Result<std::vector<PinnedNamespace>> create_pinned(const Paths& paths, std::span<const NamespaceType> types,
+                                                   std::string_view name) {
+  return detail::create_pinned_with_hook(paths, types, name, {});
 }
 
 Result<PinnedNamespace> create_pinned(const Paths& paths, NamespaceType type, std::string_view name) {
@@ -291,7 +318,7 @@ Status remove_pinned(const Paths& paths, std::string_view name, std::span<const 
   }
   Status first;
   for (NamespaceType t : types) {
-    auto st = remove_one(paths, t, pin_path(paths, t, name));
+    auto st = remove_one(paths, t, name, pin_path(paths, t, name));
     if (!st && first) first = std::move(st);  // keep going: remove what can be removed
   }
   return first;

@@ -12,10 +12,10 @@
 
 #include <array>
 #include <atomic>
-#include <cstdio>
 #include <cstring>
-#include <cstdlib>
 #include <exception>
+#include <mutex>
+#include <new>
 #include <system_error>
 #include <thread>
 
@@ -24,20 +24,26 @@
 #include "ns/thread_ns.hpp"
 
 namespace podns::detail {
+namespace {
 
-// Switching back failed: this thread is in the wrong namespace and any code run from here on could
-// act on the wrong network, hostname or IPC objects. Terminate instead of continuing.
-[[noreturn]] void die_in_wrong_namespace(NamespaceType type, int err) {
-  std::string msg = fmt::format("podns: fatal: cannot return to the original {} namespace (setns: {}); aborting "
-                                "rather than running on in the wrong namespace\n",
-                                to_string(type), std::strerror(err));
-  ssize_t ignored = ::write(STDERR_FILENO, msg.data(), msg.size());
-  (void)ignored;
-  std::abort();
-}
+thread_local bool t_stranded = false;
 
-ThreadNamespaceSwitch::~ThreadNamespaceSwitch() {
-  if (::setns(home_.get(), namespace_info(type_).clone_flag) < 0) die_in_wrong_namespace(type_, errno);
+}  // namespace
+
+bool thread_stranded() noexcept { return t_stranded; }
+
+Status ThreadNamespaceSwitch::restore() {
+  if (!home_) return {};
+  UniqueFd home = std::move(home_);
+  const NamespaceInfo& info = namespace_info(type_);
+  if (::setns(home.get(), info.clone_flag) == 0) return {};
+  // Running on here would act on the wrong network, hostname or IPC objects; aborting would kill
+  // the runtime that linked podns. So the thread is marked: podns refuses to work on it from now
+  // on, and the caller, told through the error, retires it (see run_in_ns.hpp).
+  int err = errno;
+  t_stranded = true;
+  return fail(Errc::thread_stranded,
+              fmt::format("switch back to the original {} namespace (setns: {})", info.name, std::strerror(err)));
 }
 
 namespace {
@@ -57,7 +63,8 @@ unsigned long pidfs_request(NamespaceType t) {
   }
 }
 
-// This thread's own pidfd, opened on first use and closed when the thread exits.
+// This thread's own pidfd, opened on first use and closed when the thread exits. It refers to the
+// thread, not to any namespace.
 int thread_pidfd() {
   thread_local UniqueFd fd = [] {
     long r = ::syscall(SYS_pidfd_open, ::gettid(), kPidfdThread);
@@ -78,48 +85,95 @@ bool check_can_return(int home_fd) {
   return true;
 }
 
-// nsfs drops a namespace's dentry and inode as soon as its last open file closes, so a fresh fd
-// on the home namespace allocates both again on every switch (most of the remaining cost). Each
-// thread keeps one extra fd on the namespace it was last found in: this only keeps that dentry
-// warm. It is replaced whenever the thread turns out to be elsewhere, so the reference it holds
-// is to a namespace the thread was in at its last switch, released when the thread exits. The
-// same entry remembers whether the thread could switch back into it, so the common case costs
-// one fstat.
-struct WarmHome {
+// In the initial user namespace every namespace is owned by it or by one of its descendants, and
+// the CAP_SYS_ADMIN that setns (or unshare) just needed there covers the way back too: no check
+// per switch. The initial user namespace has a fixed inode number (PROC_USER_INIT_INO, include/
+// linux/proc_ns.h, since Linux 3.8). Read once: a process can change its user namespace only while
+// single-threaded; one that does so after its first switch keeps the first answer, and a wrong
+// "initial" only means that a switch back that fails is reported (the thread stranded) where it
+// would have been avoided.
+bool in_initial_user_namespace() {
+  constexpr ino_t kInitialUserNsIno = 0xEFFFFFFDU;
+  static const bool initial = [] {
+    struct stat st {};
+    return ::stat("/proc/self/ns/user", &st) == 0 && st.st_ino == kInitialUserNsIno;
+  }();
+  return initial;
+}
+
+// The process's own namespaces, one fd per type on /proc/self/ns/<entry> (its main thread's),
+// held for the life of the process once found. nsfs frees a namespace's dentry and inode as soon
+// as its last open file closes, so without one held open every switch would build both anew for
+// the home fd it opens (a third of that fd's cost). podns keeps no other namespace reference of
+// its own: never one a thread entered, or was in when it switched. (A reference per thread to its
+// last home once kept a pod's netns, its veths and so its addresses alive after `pod rm` for as
+// long as the thread lived.) So the anchor is taken only when /proc/self/ns/<entry> is the very
+// namespace the switching thread is at home in, and that thread is not inside a podns body: the
+// main thread sitting in a pod's namespace at that moment (inside a body of its own, say) makes
+// no anchor, and a later switch tries again. The way back is kept with it for the rootless case
+// (check_can_return is two more syscalls per switch).
+struct Anchor {
   UniqueFd fd;
   ino_t ino = 0;
   bool can_return = true;
 };
 
-Home remember(NamespaceType type, UniqueFd fd) {
-  thread_local std::array<WarmHome, 8> warm;
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) < 0) return {std::move(fd), true};  // let setns report it
-  WarmHome& w = warm[static_cast<size_t>(type)];
-  if (!w.fd || w.ino != st.st_ino) {
-    w.fd.reset(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
-    w.ino = st.st_ino;
-    w.can_return = check_can_return(fd.get());
-  }
-  return {std::move(fd), w.can_return};
+std::array<std::atomic<const Anchor*>, 8> g_anchors{};  // never freed: a thread may switch while the process exits
+std::mutex g_anchor_mutex;
+thread_local int t_body_depth = 0;  // run_in_namespace bodies running on this thread
+
+const Anchor* anchor_if_taken(const NamespaceInfo& info) {
+  return g_anchors[static_cast<size_t>(info.type)].load(std::memory_order_acquire);
 }
 
-}  // namespace
+// Take the anchor of `info`'s type if the process's namespace of that type is `home_ino`, the
+// namespace this thread is at home in.
+const Anchor* take_anchor(const NamespaceInfo& info, ino_t home_ino) {
+  if (t_body_depth > 0) return nullptr;  // the thread's home is a namespace podns entered
+  std::lock_guard lock(g_anchor_mutex);
+  auto& slot = g_anchors[static_cast<size_t>(info.type)];
+  if (const Anchor* a = slot.load(std::memory_order_acquire)) return a;
+  std::string entry = fmt::format("/proc/self/ns/{}", info.pin_entry);
+  UniqueFd fd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) < 0 || st.st_ino != home_ino) return nullptr;
+  auto* a = new (std::nothrow) Anchor{std::move(fd), st.st_ino, true};
+  if (!a) return nullptr;
+  a->can_return = check_can_return(a->fd.get());
+  slot.store(a, std::memory_order_release);
+  return a;
+}
 
-Home open_home(const NamespaceInfo& info) {
+UniqueFd open_current(const NamespaceInfo& info) {
   if (pidfs_ioctls_work.load(std::memory_order_relaxed)) {
     int pidfd = thread_pidfd();
     unsigned long req = pidfs_request(info.type);
     if (pidfd >= 0 && req) {
       int fd = ::ioctl(pidfd, req, 0);
-      if (fd >= 0) return remember(info.type, UniqueFd(fd));
+      if (fd >= 0) return UniqueFd(fd);
       if (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP) pidfs_ioctls_work = false;
     } else if (pidfd < 0) {
       pidfs_ioctls_work = false;
     }
   }
   std::string entry = fmt::format("/proc/thread-self/ns/{}", info.pin_entry);
-  return remember(info.type, UniqueFd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC)));
+  return UniqueFd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
+}
+
+}  // namespace
+
+Home open_home(const NamespaceInfo& info) {
+  Home home{open_current(info), true};
+  if (!home.fd) return home;  // let the caller report it
+  const Anchor* a = anchor_if_taken(info);
+  bool initial = in_initial_user_namespace();
+  if (a && initial) return home;  // the common case: no stat, no check
+  struct stat st {};
+  if (::fstat(home.fd.get(), &st) < 0) return home;  // let setns report it
+  if (!a) a = take_anchor(info, st.st_ino);
+  if (initial) return home;
+  home.can_return = (a && st.st_ino == a->ino) ? a->can_return : check_can_return(home.fd.get());
+  return home;
 }
 
 namespace {
@@ -136,7 +190,15 @@ Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body
   if (::setns(ns.fd().get(), info.clone_flag) < 0)
     return fail_errno(fmt::format("enter {} namespace: setns", info.name));
   ThreadNamespaceSwitch back(std::move(home.fd), ns.type());
-  body();
+  struct BodyDepth {
+    BodyDepth() { ++t_body_depth; }
+    ~BodyDepth() { --t_body_depth; }
+  };
+  {
+    BodyDepth in_body;
+    body();  // if it throws, `back` switches back (or strands the thread) and the exception goes on
+  }
+  if (auto st = back.restore(); !st) return fail_with(st, fmt::format("leave {} namespace", info.name));
   return {};
 }
 
@@ -175,6 +237,10 @@ Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body)
 }  // namespace
 
 Status run_in_namespace_impl(const Namespace& ns, const std::function<void()>& body) {
+  // A new thread would start out in this one's namespaces too: refuse whatever the type.
+  if (t_stranded)
+    return fail(Errc::thread_stranded,
+                fmt::format("enter {} namespace: an earlier switch back failed on this thread", ns.info().name));
   switch (ns.type()) {
     case NamespaceType::user:
     case NamespaceType::time:
@@ -190,3 +256,9 @@ Status run_in_namespace_impl(const Namespace& ns, const std::function<void()>& b
 }
 
 }  // namespace podns::detail
+
+namespace podns {
+
+bool thread_is_stranded() noexcept { return detail::thread_stranded(); }
+
+}  // namespace podns

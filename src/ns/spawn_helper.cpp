@@ -21,6 +21,7 @@
 #include "sys/child.hpp"
 #include "sys/clone_raw.hpp"
 #include "sys/io.hpp"
+#include "sys/proc_stat.hpp"
 
 namespace podns::detail {
 namespace {
@@ -410,11 +411,15 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
           if (m.pid > 0) {
             // The holder is the helper's unreaped child while the helper lives: its pid is stable.
             auto pidfd = pidfd_open(m.pid);
-            if (!pidfd) {
+            auto start_time = sys::process_start_time(m.pid);
+            if (!pidfd || !start_time) {
               ::kill(m.pid, SIGKILL);  // still the helper's unreaped child: the pid is stable
-              return fail_with(pidfd, "track the pid namespace init");
+              return pidfd ? fail_with(start_time, "track the pid namespace init")
+                           : fail_with(pidfd, "track the pid namespace init");
             }
             out.pid_holder = std::move(*pidfd);
+            out.pid_holder_pid = m.pid;
+            out.pid_holder_start_time = *start_time;
           }
           out.sock = std::move(parent_sock);
           return out;

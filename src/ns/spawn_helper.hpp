@@ -58,8 +58,11 @@ struct HelperResult {
   UniqueFd proc_dir;
   UniqueFd sock;  // pause mode: closing it (or killing the helper) ends the helper
   // Pause mode with a new pid namespace: pidfd of its init (ns/pidns_holder.hpp), which outlives
-  // the helper; the caller kills it if it does not pin the namespace.
+  // the helper; the caller kills it if it does not pin the namespace. Its pid and start time are
+  // what the caller records once it is pinned.
   UniqueFd pid_holder;
+  pid_t pid_holder_pid = -1;
+  uint64_t pid_holder_start_time = 0;
 };
 
 [[nodiscard]] Result<HelperResult> run_helper(HelperSpec& spec);

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "ns/pidns_holder.hpp"
 #include "ns/spawn_helper.hpp"
 #include "podns/names.hpp"
 
@@ -144,6 +145,13 @@ Result<PinnedSet> create_userns_set(const UsernsSetRequest& req) {
   }
   if (auto s = check_alive("while pinning"); !s) return fail(s.error());
   if (auto code = helper->process.kill_and_wait(); !code) return fail_with(code, what + ": stop helper");
+  if (helper->pid_holder) {
+    // Recorded once the pins are ours: removing the pid pin finds it again by pid and start time.
+    if (auto s = detail::record_pidns_holder(req.paths, req.name, helper->pid_holder_pid,
+                                             helper->pid_holder_start_time);
+        !s)
+      return fail_with(s, what);
+  }
   helper->pid_holder.reset();  // pinned: the holder stays with its namespace
   PinnedSet set;
   set.name = req.name;
