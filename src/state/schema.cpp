@@ -167,6 +167,14 @@ ALTER TABLE port_mappings ADD COLUMN "range" INTEGER NOT NULL DEFAULT 1
 -- max("range") in one index probe: it bounds the scan for overlapping ranges when a pod is added.
 CREATE INDEX port_mappings_by_range ON port_mappings ("range");
 )sql"},
+    // 3 -> 4: the kind of a pods row: a podns pod, or a CNI attachment that the podns-bridge
+    // plugin made for another runtime. Every older row is a pod. Listings read it: the covering
+    // index grows by it.
+    {R"sql(
+ALTER TABLE pods ADD COLUMN kind TEXT NOT NULL DEFAULT 'pod' CHECK (kind IN ('pod', 'cni'));
+DROP INDEX pods_summary;
+CREATE INDEX pods_summary ON pods (name, phase, netns_path, userns_path, created_at, id_mappings, kind);
+)sql"},
 }};
 
 }  // namespace

@@ -264,7 +264,7 @@ TEST(Migration, TwoToThreeKeepsCniPodsAndTheirRowsRemovable) {
   ASSERT_OK(store);
   auto v = store->schema_version();
   ASSERT_OK(v);
-  EXPECT_EQ(*v, 3);
+  EXPECT_EQ(*v, kSchemaVersion);  // 2 -> 3 -> ... in one open
 
   // Every old row is there, made by CNI, with single ports.
   auto web = store->load("web");
@@ -314,6 +314,40 @@ TEST(Migration, TwoToThreeKeepsCniPodsAndTheirRowsRemovable) {
                 query_text(path, "SELECT count(*) FROM attachment_addresses"),
             "0\n0\n0\n");
   EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
+}
+
+TEST(Migration, ThreeToFourMakesEveryOlderRowAPodAndListsTheKindFromTheIndex) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  write_schema_v2_database(path);
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  for (const auto& p : *all) EXPECT_EQ(p.pod.kind, PodKind::pod) << p.pod.name;
+
+  // A CNI attachment's row keeps its kind, in the full rows and in the listing.
+  PodRecord cni{"cni:net:c1:eth0", PodPhase::creating, "{}", "/proc/1/ns/net", "", 0};
+  cni.kind = PodKind::cni;
+  ASSERT_OK(store->insert_pod(cni, {}));
+  auto got = store->get_pod(cni.name);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->kind, PodKind::cni);
+  all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].pod.kind, PodKind::cni);
+  EXPECT_EQ(query_text(path, "SELECT kind FROM pods ORDER BY name"), "cni\npod\npod\n");
+  auto plan = query_text(path,
+                         "EXPLAIN QUERY PLAN SELECT name, phase, '', netns_path, userns_path, created_at, "
+                         "id_mappings, kind FROM pods INDEXED BY pods_summary ORDER BY name");
+  EXPECT_NE(plan.find("COVERING INDEX pods_summary"), std::string::npos) << plan;
+  // Any other kind is refused by the schema itself.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(raw, "UPDATE pods SET kind = 'other'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
 }
 
 }  // namespace
