@@ -37,6 +37,15 @@ struct Registrar {
   Registrar(std::string_view word, RegisterFn fn);
 };
 
+inline constexpr std::string_view kVersionLine = "podns 0.1.0";
+
+// The root command: name, description, --version and the global options.
+void describe_root(CLI::App& app, Globals& globals);
+
+// Every verb of every word, for what describes the whole CLI (completion, man pages): main()
+// registers only the verbs of the word on the command line.
+void register_all(CLI::App& app, Globals& globals, Action& action);
+
 // The group subcommand `name` (ns, pod, cni), created on first use so that every verb file of the
 // group can add its verbs to it.
 CLI::App& group(CLI::App& app, const std::string& name, const std::string& description);

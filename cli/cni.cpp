@@ -12,6 +12,7 @@
 #include "podns/cni/runtime.hpp"
 #include "podns/names.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 
 namespace podns::cli {
 namespace {
@@ -107,7 +108,7 @@ struct AttachFlags : CniFlags {
     rt.args = std::move(*a);
     std::string caps = !cap_args.empty() ? cap_args : env_or("CAP_ARGS", "");
     if (!caps.empty()) {
-      auto j = cni::parse_json_text(caps, 1u << 20);
+      auto j = parse_json(caps, {.max_bytes = 1u << 20, .error = Errc::invalid_argument});
       if (!j) return fail_with(j, "CAP_ARGS");
       if (!j->is_object()) return fail(Errc::invalid_argument, "CAP_ARGS: not a JSON object");
       rt.capability_args = std::move(*j);

@@ -39,6 +39,20 @@ std::string_view requested_word(int argc, char** argv) {
 
 Registrar::Registrar(std::string_view word, RegisterFn fn) { registry().push_back({word, fn}); }
 
+void describe_root(CLI::App& app, Globals& globals) {
+  app.description("podns: namespaces and networking for pods");
+  app.name("podns");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(kVersionLine));
+  // Environment variables are read by Paths::from_environment(); the flags override them.
+  app.add_option("--run-dir", globals.run_dir, "Pins and locks below this dir (env PODNS_RUN_DIR)");
+  app.add_option("--state-dir", globals.state_dir, "State and CNI cache below this dir (env PODNS_STATE_DIR)");
+}
+
+void register_all(CLI::App& app, Globals& globals, Action& action) {
+  for (const Registration& r : registry()) r.fn(app, globals, action);
+}
+
 Paths Globals::paths() const {
   Paths p = Paths::from_environment();
   if (!run_dir.empty()) {
@@ -85,14 +99,9 @@ namespace {
 
 int run(int argc, char** argv) {
   using namespace podns::cli;
-  CLI::App app{"podns: namespaces and networking for pods"};
-  app.name("podns");
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "podns 0.1.0");
+  CLI::App app;
   Globals globals;
-  // Environment variables are read by Paths::from_environment(); the flags override them.
-  app.add_option("--run-dir", globals.run_dir, "Pins and locks below this dir (env PODNS_RUN_DIR)");
-  app.add_option("--state-dir", globals.state_dir, "State and CNI cache below this dir (env PODNS_STATE_DIR)");
+  describe_root(app, globals);
   Action action;
   // Only the verbs under the requested word: building CLI11's whole tree was a third of the
   // start-up of `podns ns add`. Help, and a word no verb has, get every verb.

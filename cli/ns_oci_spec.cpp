@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "cli.hpp"
 #include "podns/namespace_type.hpp"
@@ -51,13 +49,9 @@ Status run(const Paths& paths, const std::string& name, const std::vector<std::s
     print_line(json_dump(oci::namespaces_json(*set, maps), 2));
     return {};
   }
-  std::ifstream in(merge);
-  if (!in) return fail_errno("oci-spec: open " + merge);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto config = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (config.is_discarded()) return fail(Errc::invalid_argument, fmt::format("oci-spec: {}: not valid JSON", merge));
-  auto merged = oci::merge_into_config(std::move(config), *set, maps);
+  auto config = oci::read_config_json(merge);
+  if (!config) return fail_with(config, "oci-spec --merge");
+  auto merged = oci::merge_into_config(std::move(*config), *set, maps);
   if (!merged) return fail_with(merged, "oci-spec: " + merge);
   print_line(json_dump(*merged, 2));
   return {};

@@ -16,6 +16,7 @@
 #include "cli.hpp"
 #include "podns/idmap.hpp"
 #include "podns/pin.hpp"
+#include "podns/pod/userns_ids.hpp"
 #include "podns/spawn.hpp"
 #include "podns/userns.hpp"
 
@@ -75,11 +76,15 @@ inline std::optional<Result<std::vector<std::string>>> run_userns_add(const Path
   if (name.empty()) return R(fail(Errc::invalid_argument, what + ": a user namespace set needs a NAME"));
   if (a.map.empty()) return R(fail(Errc::invalid_argument, what + ": --type user needs --map (or --map auto)"));
   IdMappings maps;
+  // `auto` holds the allocator's lock until the user namespace is pinned (the end of this
+  // function): a concurrent `ns add --map auto` or `pod create --userns auto` sees the pin.
+  std::optional<pod::IdReservation> reservation;
   if (a.map == "auto") {
     if (!a.gid_map.empty()) return R(fail(Errc::invalid_argument, what + ": --map auto picks the gid map too"));
-    auto m = allocate_auto_idmappings(paths);
-    if (!m) return R(fail_with(m, what));
-    maps = std::move(*m);
+    auto r = pod::reserve_auto_idmappings(pod::PodEnv::from_paths(paths));
+    if (!r) return R(fail_with(r, what));
+    maps = r->maps();
+    reservation = std::move(*r);
   } else {
     auto u = parse_idmap(a.map);
     if (!u) return R(fail_with(u, what + ": --map"));

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Install the Debian packages podns needs to build, test and run, if any are missing.
 # Idempotent and quiet when everything is there already.
+#   scripts/install-deps.sh          everything: build, tests, benchmarks, fuzzing, peers
+#   scripts/install-deps.sh --demo   only what `make demo` needs: build the CLI, run the demo
 set -euo pipefail
 
-packages=(
-  # build
+demo_packages=(
   cmake ninja-build g++ pkg-config ccache make
   libmnl-dev libnftnl-dev libnftables-dev nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev
+  iproute2 nftables busybox-static curl iputils-ping procps
+)
+packages=(
+  "${demo_packages[@]}"
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer comes with clang's runtime)
   clang-16 libclang-rt-16-dev
   # runtime peers and test tools
   containernetworking-plugins slirp4netns passt iproute2 runc uidmap busybox-static
-  iptables nftables procps util-linux python3 socat hyperfine curl iputils-ping
+  iptables nftables procps util-linux python3 socat hyperfine curl iputils-ping man-db
   # a real CNI runtime that podns did not write: libcni 1.1.2 (Go), driving the podns-bridge plugin
   golang-go golang-github-appc-cni-dev
 )
+
+[ "${1:-}" = "--demo" ] && packages=("${demo_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -74,7 +74,9 @@ struct SubidRange {
 
 // A map of `size` ids starting at container id 0, carved from `allowed` so that its host ids
 // overlap nothing in `in_use` (maps of existing pinned user namespaces). Errc::not_found when no
-// free block is left. A block may span several subordinate ranges (several map lines).
+// free block is left, or when the free ids are so scattered that the map would need more than
+// kMaxIdMapRanges lines. A block may span several subordinate ranges (several map lines, each
+// inside one range, as check_idmap_allowed wants); ranges that overlap give each id once.
 [[nodiscard]] Result<IdMap> allocate_idmap(std::span<const SubidRange> allowed, uint32_t size, const IdMap& in_use);
 
 // Whether an unprivileged caller (uid/gid `caller_id`) may use `map`: every host range lies in one

@@ -31,7 +31,11 @@ struct LinuxNamespaces {
 // `linux` or without `linux.namespaces` has no namespaces.
 [[nodiscard]] Result<LinuxNamespaces> parse_config(const nlohmann::json& config);
 [[nodiscard]] Result<LinuxNamespaces> parse_config_text(std::string_view json_text);
+// read_config_json + parse_config.
 [[nodiscard]] Result<LinuxNamespaces> load_config(const std::string& path);
+// The config.json at `path` as JSON: a regular file (a FIFO or device in its place fails at once
+// instead of hanging), at most 16 MiB, nested at most 64 deep; Errc::invalid_argument otherwise.
+[[nodiscard]] Result<nlohmann::json> read_config_json(const std::string& path);
 
 // Keep only the namespaces of the given types (the mappings stay when user is kept).
 LinuxNamespaces filter(const LinuxNamespaces& spec, std::span<const NamespaceType> keep);

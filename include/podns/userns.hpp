@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,10 +74,12 @@ struct PinnedSet {
 // the parent namespace). Host ids are those of the caller's user namespace when it is the parent.
 [[nodiscard]] Result<IdMappings> read_userns_idmappings(const Namespace& userns);
 
-// `auto` for pods: `size` ids from the caller's /etc/subuid and /etc/subgid ranges that no user
-// namespace pinned below `paths` uses yet.
-[[nodiscard]] Result<IdMappings> allocate_auto_idmappings(const Paths& paths, uint32_t size = 65536,
-                                                          const SubidFiles& files = {});
+// The id maps of every live user namespace pinned below `paths`, except those pinned at a path in
+// `known` (the caller has their maps already). One of the two sources of the `auto` allocator,
+// pod::reserve_auto_idmappings, which reads them under its lock; alone, without that lock, the
+// answer is stale as soon as another process pins a user namespace.
+[[nodiscard]] Result<std::vector<IdMappings>> pinned_userns_idmappings(const Paths& paths,
+                                                                      std::span<const std::string> known = {});
 
 // The user namespace owning the namespace at `path` (NS_GET_USERNS), and pinning it as the user
 // pin `name`: what #10607 does for runtimes that receive only the netns path.

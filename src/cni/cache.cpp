@@ -15,6 +15,8 @@
 #include "podns/make_dirs.hpp"
 #include "podns/read_file.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
+#include "sys/io.hpp"
 
 namespace podns::cni {
 namespace {
@@ -26,7 +28,7 @@ constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 Status write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = sys::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno("write " + path);
     data.remove_prefix(static_cast<std::size_t>(n));
@@ -107,7 +109,7 @@ Result<std::string> base64_decode(std::string_view in) {
 }
 
 Result<CacheEntry> parse_cache_entry(std::string_view text) {
-  auto parsed = parse_json_text(text, kMaxEntryBytes);
+  auto parsed = parse_json(text, {.max_bytes = kMaxEntryBytes});
   if (!parsed) return fail_with(parsed, "cache entry");
   const json& j = *parsed;
   if (!j.is_object()) return fail(Errc::corrupt, "cache entry: not a JSON object");

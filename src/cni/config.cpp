@@ -17,6 +17,7 @@
 #include "podns/fd.hpp"
 #include "podns/read_file.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 
 namespace podns::cni {
 namespace {
@@ -168,7 +169,7 @@ Status validate_plugin_type(std::string_view type) {
 }
 
 Result<NetworkConfigList> parse_network_list(std::string_view text) {
-  auto parsed = parse_json_text(text, kMaxConfigBytes);
+  auto parsed = parse_json(text, {.max_bytes = kMaxConfigBytes});
   if (!parsed) return fail_with(parsed, "parse network config list");
   const json& doc = *parsed;
   if (!doc.is_object()) return fail(Errc::invalid_argument, "network config list: not a JSON object");
@@ -206,7 +207,7 @@ Result<NetworkConfigList> parse_network_list(std::string_view text) {
 }
 
 Result<NetworkConfigList> parse_network_config(std::string_view text) {
-  auto parsed = parse_json_text(text, kMaxConfigBytes);
+  auto parsed = parse_json(text, {.max_bytes = kMaxConfigBytes});
   if (!parsed) return fail_with(parsed, "parse network config");
   const json& doc = *parsed;
   if (!doc.is_object()) return fail(Errc::invalid_argument, "network config: not a JSON object");
@@ -293,13 +294,13 @@ Result<NetworkConfigList> load_network(const std::string& conf_dir, const std::s
     auto extra = conf_files(conf_dir + "/" + name, {".conf"});
     if (!extra) return fail_with(extra, "network " + name);
     if (!extra->empty()) {
-      auto doc = parse_json_text(list.bytes, kMaxConfigBytes);
+      auto doc = parse_json(list.bytes, {.max_bytes = kMaxConfigBytes});
       if (!doc) return fail_with(doc, "network " + name);
       if (!doc->contains("plugins") || !(*doc)["plugins"].is_array()) (*doc)["plugins"] = json::array();
       for (auto& f : *extra) {
         auto text = read_small_file(f);
         if (!text) return fail_with(text, "network " + name);
-        auto pj = parse_json_text(*text, kMaxConfigBytes);
+        auto pj = parse_json(*text, {.max_bytes = kMaxConfigBytes});
         if (!pj) return fail_with(pj, fmt::format("network {}: plugin file {}", name, f));
         auto p = parse_plugin(*pj, f);
         if (!p) return fail_with(p, "network " + name);

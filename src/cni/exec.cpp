@@ -18,6 +18,7 @@
 #include "podns/fd.hpp"
 #include "podns/process.hpp"
 #include "sys/child.hpp"
+#include "sys/io.hpp"
 
 namespace podns::cni {
 namespace {
@@ -139,7 +140,7 @@ Result<ExecOutput> ProcessExec::run(const ExecRequest& req) {
     if (pr < 0 && errno != EINTR) return fail_errno("poll plugin " + req.path);
     if (pr <= 0) continue;
     if (i_in >= 0 && pfds[i_in].revents) {
-      ssize_t w = ::send(in_parent.get(), req.input.data() + written, req.input.size() - written, MSG_NOSIGNAL);
+      ssize_t w = sys::send(in_parent.get(), req.input.data() + written, req.input.size() - written, MSG_NOSIGNAL);
       if (w > 0) written += static_cast<std::size_t>(w);
       // EPIPE: the plugin closed stdin without reading all of it; its exit status will tell.
       if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == req.input.size()) {
@@ -149,7 +150,7 @@ Result<ExecOutput> ProcessExec::run(const ExecRequest& req) {
     }
     auto drain = [&](int idx, UniqueFd& fd, std::string& into) {
       if (idx < 0 || !pfds[idx].revents) return;
-      ssize_t r = ::read(fd.get(), buf, sizeof buf);
+      ssize_t r = sys::read(fd.get(), buf, sizeof buf);
       if (r > 0) {
         if (into.size() < kMaxOutput) into.append(buf, std::min<std::size_t>(r, kMaxOutput - into.size()));
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {

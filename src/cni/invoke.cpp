@@ -15,6 +15,7 @@
 #include "podns/cni/config.hpp"
 #include "podns/cni/types.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 
 extern char** environ;
 
@@ -44,7 +45,7 @@ std::string clean(std::string_view s, std::size_t max = 400) {
 
 // The spec's error object. Returns nullopt when `text` is not one.
 std::optional<std::string> describe_error_object(std::string_view text) {
-  auto j = parse_json_text(text, 1u << 20);
+  auto j = parse_json(text, {.max_bytes = 1u << 20});
   if (!j || !j->is_object()) return std::nullopt;
   auto code = j->find("code");
   auto msg = j->find("msg");
@@ -174,7 +175,7 @@ Result<PluginVersionInfo> probe_plugin_version(PluginExec& exec, std::string_vie
   auto out = invoke_plugin(exec, type, path, call, json{{"cniVersion", std::string(kSpecVersion)}}, deadline);
   if (!out) return std::unexpected(out.error());
   const std::string who = fmt::format("plugin {} (VERSION)", type);
-  auto j = parse_json_text(*out, 1u << 20);
+  auto j = parse_json(*out, {.max_bytes = 1u << 20});
   if (!j) return fail_with(j, who);
   PluginVersionInfo info;
   info.type = std::string(type);

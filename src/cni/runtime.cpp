@@ -232,7 +232,22 @@ static std::vector<Error> del_plugins(const RuntimeOptions& o, const NetworkConf
   return errs;
 }
 
-Result<CniResult> Runtime::add(const NetworkConfigList& net, const RuntimeConf& rt) {
+// The rollback of a failed ADD: DEL `ran` (newest first) with `prev` as prevResult, each failure
+// a warning and, for a caller that asked, a record that the attachment still needs its DEL.
+static void roll_back(const RuntimeOptions& o, const NetworkConfigList& net, const std::vector<Resolved>& ran,
+                      const RuntimeConf& rt, const std::optional<CniResult>& prev, const std::string& doing,
+                      AddRollback* rollback) {
+  auto errs = del_plugins(o, net, ran, rt, prev);
+  for (auto& e : errs)
+    if (o.on_warning) o.on_warning(Error(e).context(doing + ": rollback"));
+  if (!rollback || errs.empty()) return;
+  rollback->failed = true;
+  rollback->errors = std::move(errs);
+  rollback->prev_result = prev;
+}
+
+Result<CniResult> Runtime::add(const NetworkConfigList& net, const RuntimeConf& rt, AddRollback* rollback) {
+  if (rollback) *rollback = {};
   const std::string doing = fmt::format("cni add {} to network {}", rt.container_id, net.name);
   if (auto st = check_attachment(net, rt, true); !st) return fail_with(st, doing);
   auto locks = lock_attachment(options_, net, rt);
@@ -257,8 +272,7 @@ Result<CniResult> Runtime::add(const NetworkConfigList& net, const RuntimeConf& 
     if (!res) {
       // Undo what ran, this plugin included (it may have done half its work), newest first.
       std::vector<Resolved> ran(plugins->begin(), plugins->begin() + static_cast<long>(i) + 1);
-      for (auto& e : del_plugins(options_, net, ran, rt, prev))
-        if (options_.on_warning) options_.on_warning(Error(e).context(doing + ": rollback"));
+      roll_back(options_, net, ran, rt, prev, doing, rollback);
       return fail_with(res, doing);
     }
     prev = std::move(*res);
@@ -279,16 +293,16 @@ Result<CniResult> Runtime::add(const NetworkConfigList& net, const RuntimeConf& 
   entry.result = *final_json;
   if (auto st = ResultCache(options_.cache_dir).write(entry); !st) {
     // Without the cached result a later DEL could not hand plugins what they allocated: undo.
-    for (auto& e : del_plugins(options_, net, *plugins, rt, final))
-      if (options_.on_warning) options_.on_warning(Error(e).context(doing + ": rollback"));
+    roll_back(options_, net, *plugins, rt, final, doing, rollback);
     return fail_with(st, doing);
   }
   return final;
 }
 
 static Status del_locked(Runtime::Impl& impl, const RuntimeOptions& o, const NetworkConfigList& net,
-                         const RuntimeConf& rt_in) {
+                         const RuntimeConf& rt_in, const DelOptions& opts = {}) {
   RuntimeConf rt = rt_in;
+  if (opts.without_netns) rt.netns.clear();
   ResultCache cache(o.cache_dir);
   std::optional<CniResult> prev;
   auto cached = cache.read(net.name, rt.container_id, rt.ifname);
@@ -296,7 +310,7 @@ static Status del_locked(Runtime::Impl& impl, const RuntimeOptions& o, const Net
     // A corrupt entry must never block DEL: report it and go on without prevResult.
     if (o.on_warning) o.on_warning(Error(cached.error()).context("ignoring cached result"));
   } else if (*cached) {
-    if (rt.netns.empty()) rt.netns = (*cached)->netns;
+    if (rt.netns.empty() && !opts.without_netns) rt.netns = (*cached)->netns;
     if (!(*cached)->result.is_null() && at_least(net.cni_version, "0.4.0")) {
       auto r = parse_result((*cached)->result);
       if (r) prev = std::move(*r);
@@ -304,6 +318,7 @@ static Status del_locked(Runtime::Impl& impl, const RuntimeOptions& o, const Net
                                                                   cache.entry_path(net.name, rt.container_id, rt.ifname)));
     }
   }
+  if (!prev && opts.fallback_result && at_least(net.cni_version, "0.4.0")) prev = opts.fallback_result;
   std::vector<Error> errs;
   auto plugins = resolve(impl, o, net, /*keep_going=*/true, &errs);
   if (!plugins) return std::unexpected(plugins.error());
@@ -313,12 +328,12 @@ static Status del_locked(Runtime::Impl& impl, const RuntimeOptions& o, const Net
   return cache.remove(net.name, rt.container_id, rt.ifname);
 }
 
-Status Runtime::del(const NetworkConfigList& net, const RuntimeConf& rt) {
+Status Runtime::del(const NetworkConfigList& net, const RuntimeConf& rt, const DelOptions& options) {
   const std::string doing = fmt::format("cni del {} from network {}", rt.container_id, net.name);
   if (auto st = check_attachment(net, rt, false); !st) return fail_with(st, doing);
   auto locks = lock_attachment(options_, net, rt);
   if (!locks) return fail_with(locks, doing);
-  auto st = del_locked(*impl_, options_, net, rt);
+  auto st = del_locked(*impl_, options_, net, rt, options);
   if (!st) return fail_with(st, doing);
   locks->attachment.unlink_file();
   return {};

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "podns/json_parse.hpp"
+
 namespace podns::cni {
 namespace {
 
@@ -128,38 +130,6 @@ Result<int> compare_versions(std::string_view a, std::string_view b) {
 
 bool IpConfig::ipv6() const { return cidr_family(address) == AF_INET6; }
 
-Result<nlohmann::json> parse_json_text(std::string_view text, std::size_t max_bytes, int max_depth) {
-  if (text.size() > max_bytes)
-    return fail(Errc::corrupt, fmt::format("JSON document of {} bytes exceeds the limit of {}", text.size(), max_bytes));
-  // Depth pre-scan outside strings: cheap, and keeps nlohmann's recursive dump/compare safe.
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return fail(Errc::corrupt, fmt::format("JSON nested deeper than {} levels", max_depth));
-    } else if (c == ']' || c == '}') --depth;
-  }
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    // Parse again with exceptions only to get the position and reason for the message.
-    try {
-      json ignored = json::parse(text.begin(), text.end());
-      (void)ignored;
-    } catch (const json::exception& e) {
-      return fail(Errc::corrupt, fmt::format("invalid JSON: {}", e.what()));
-    }
-    return fail(Errc::corrupt, "invalid JSON");
-  }
-  return j;
-}
-
 Result<CniResult> parse_result(const json& j, std::string_view default_version) {
   if (!j.is_object()) return fail(Errc::corrupt, "result: not a JSON object");
   CniResult r;
@@ -242,7 +212,7 @@ Result<CniResult> parse_result(const json& j, std::string_view default_version) 
 }
 
 Result<CniResult> parse_result_text(std::string_view text, std::string_view default_version) {
-  auto j = parse_json_text(text);
+  auto j = parse_json(text);
   if (!j) return fail_with(j, "parse result");
   return parse_result(*j, default_version);
 }

@@ -7,6 +7,8 @@
 
 #include "podns/names.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
+#include "podns/json_integer.hpp"
 
 namespace podns::network {
 namespace {
@@ -100,16 +102,29 @@ state::NetworkRecord Network::record() const {
 
 Result<Network> Network::from_record(const state::NetworkRecord& rec) {
   const auto doing = fmt::format("network {}: stored definition", rec.name);
-  auto j = nlohmann::json::parse(rec.options, nullptr, false);
+  auto parsed = parse_json(rec.options);
+  if (!parsed) return fail_with(parsed, doing);
+  const nlohmann::json& j = *parsed;
   if (!j.is_object() || !j.contains("subnets") || !j["subnets"].is_array())
     return fail(Errc::corrupt, doing + ": not a network definition");
   Network n;
   n.name = rec.name;
   n.bridge = rec.bridge;
   n.created_at = rec.created_at;
-  n.internal = j.value("internal", false);
-  n.masquerade = j.value("masquerade", true);
-  n.mtu = j.value("mtu", 0u);
+  // Not value(): it throws on a type that does not match, and a stored row is not to be trusted.
+  if (auto it = j.find("internal"); it != j.end()) {
+    if (!it->is_boolean()) return fail(Errc::corrupt, doing + ": internal is not true or false");
+    n.internal = it->get<bool>();
+  }
+  if (auto it = j.find("masquerade"); it != j.end()) {
+    if (!it->is_boolean()) return fail(Errc::corrupt, doing + ": masquerade is not true or false");
+    n.masquerade = it->get<bool>();
+  }
+  if (auto it = j.find("mtu"); it != j.end()) {
+    auto mtu = json_integer<std::uint32_t>(*it);
+    if (!mtu) return fail(Errc::corrupt, doing + ": mtu is not a 32-bit unsigned number");
+    n.mtu = *mtu;
+  }
   for (const auto& s : j["subnets"]) {
     if (!s.is_object()) return fail(Errc::corrupt, doing + ": a subnet is not an object");
     auto text = [&](const char* key) { return s.contains(key) && s[key].is_string() ? s[key].get<std::string>() : ""; };

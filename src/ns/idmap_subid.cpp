@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "podns/idmap.hpp"
+#include "podns/read_file.hpp"
 
 namespace podns {
 namespace {
@@ -24,15 +24,12 @@ Result<uint32_t> field_u32(std::string_view s) {
   return static_cast<uint32_t>(v);
 }
 
+// /etc/subuid or a /proc id map; a missing file is an empty one. Sites with tens of thousands of
+// users keep a line each in /etc/subuid: the bound is far above that.
 Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::string();
-    return fail_errno("read " + path);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_regular_file(path, 16u << 20, Errc::corrupt);
+  if (!text && text.error().sys_errno() == ENOENT) return std::string();
+  return text;
 }
 
 std::string user_name(uid_t uid) {
@@ -129,7 +126,15 @@ Result<IdMap> allocate_idmap(std::span<const SubidRange> allowed, uint32_t size,
       for (const auto& b : busy)
         if (b.host_id > cur && b.host_id < stop) stop = b.host_id;
       uint64_t take = std::min(stop - cur, need);
+      // The kernel takes at most 340 lines: free ids this scattered cannot make a map.
+      if (out.size() == kMaxIdMapRanges)
+        return fail(Errc::not_found, fmt::format("auto id map: {} ids would take more than {} map lines (the "
+                                                 "kernel's limit): the free subordinate ids are too scattered",
+                                                 size, kMaxIdMapRanges));
       out.push_back({static_cast<uint32_t>(next_ctr), static_cast<uint32_t>(cur), static_cast<uint32_t>(take)});
+      // Taken ids are busy from now on: subordinate ranges may overlap (usermod -v does not look),
+      // and an id handed out twice makes a map the kernel refuses.
+      busy.push_back({0, static_cast<uint32_t>(cur), static_cast<uint32_t>(take)});
       next_ctr += take;
       need -= take;
       cur += take;

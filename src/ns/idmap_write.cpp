@@ -10,6 +10,7 @@
 
 #include "podns/idmap.hpp"
 #include "sys/child.hpp"
+#include "sys/io.hpp"
 
 namespace podns {
 namespace {
@@ -50,7 +51,7 @@ Status run_idmap_tool(const char* tool, pid_t pid, const IdMap& map) {
   std::string out;
   char buf[512];
   for (;;) {
-    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    ssize_t n = sys::read(rd.get(), buf, sizeof buf);
     if (n > 0) out.append(buf, static_cast<std::size_t>(n));
     else if (n == 0 || errno != EINTR) break;
   }

@@ -19,6 +19,7 @@
 #include "podns/process.hpp"
 #include "sys/child.hpp"
 #include "sys/clone_raw.hpp"
+#include "sys/io.hpp"
 
 namespace podns {
 namespace {
@@ -155,7 +156,7 @@ Result<int> exec_in_namespaces(const NsExecRequest& req) {
   err_w.reset();
   sys::ChildFailure f{};
   ssize_t n;
-  do n = ::read(err_r.get(), &f, sizeof f);
+  do n = sys::read(err_r.get(), &f, sizeof f);
   while (n < 0 && errno == EINTR);
   auto code = child->wait();
   if (n == sizeof f) return fail_errno(f.err, step_name(f, order, req, plan));

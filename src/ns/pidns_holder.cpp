@@ -12,14 +12,15 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "podns/process.hpp"
 #include "sys/clone_raw.hpp"
+#include "sys/io.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/proc_status.hpp"
 
 namespace podns::detail {
 namespace {
@@ -94,7 +95,7 @@ Result<PidnsHolder> start_pidns_holder() {
   alive_w.reset();
   pid_t init = -1;
   ssize_t n;
-  do n = ::read(report_r.get(), &init, sizeof init);
+  do n = sys::read(report_r.get(), &init, sizeof init);
   while (n < 0 && errno == EINTR);
   auto status = mid->wait();
   if (n != sizeof init || init <= 0) {
@@ -106,7 +107,7 @@ Result<PidnsHolder> start_pidns_holder() {
   h.pid = init;
   char ready = 0;
   ssize_t got;
-  do got = ::read(alive_r.get(), &ready, 1);
+  do got = sys::read(alive_r.get(), &ready, 1);
   while (got < 0 && errno == EINTR);
   if (got != 1) return fail(Errc::process_exited, "start pid namespace init: it exited at once");
   auto pidfd = sys::pidfd_open(init);
@@ -132,10 +133,8 @@ Status stop_pidns_holder(const Namespace& ns) {
     struct stat st {};
     if (::stat(fmt::format("/proc/{}/ns/pid", pid).c_str(), &st) < 0) continue;
     if (st.st_dev != ns.id().dev || st.st_ino != ns.id().ino) continue;
-    std::ifstream comm_file(fmt::format("/proc/{}/comm", pid));
-    std::string comm;
-    std::getline(comm_file, comm);
-    if (comm != kPidnsHolderComm) continue;
+    auto comm = sys::read_proc_file(fmt::format("/proc/{}/comm", pid));
+    if (!comm || comm->substr(0, comm->find('\n')) != kPidnsHolderComm) continue;
     // The pidfd pins the identity; re-check it is still the same namespace before the kill.
     auto pidfd = sys::pidfd_open(static_cast<pid_t>(pid));
     if (!pidfd) continue;

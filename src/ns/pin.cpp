@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "podns/make_dirs.hpp"
+#include "sys/mount.hpp"
 #include "sys/nsfs.hpp"
 
 namespace podns {
@@ -150,7 +151,7 @@ Status remove_pin(const std::string& pin_path, const std::string& base_dir) {
   // (EINVAL), then unlink the empty file below.
   int attempt = 0;
   for (int layers = 0; *live && layers < 16;) {
-    if (::umount2(pin_path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+    if (sys::umount2(pin_path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
       ++layers;
       continue;
     }

@@ -20,6 +20,7 @@
 #include "ns/pidns_holder.hpp"
 #include "sys/child.hpp"
 #include "sys/clone_raw.hpp"
+#include "sys/io.hpp"
 
 namespace podns::detail {
 namespace {
@@ -281,7 +282,7 @@ Result<ssize_t> recv_msg(int sock, Msg& m) {
     break;
   }
   for (;;) {
-    ssize_t n = ::recv(sock, &m, sizeof m, 0);
+    ssize_t n = sys::recv(sock, &m, sizeof m, 0);
     if (n >= 0) {
       if (n != 0 && n != static_cast<ssize_t>(sizeof m)) return fail(Errc::corrupt, "helper sent a short message");
       return n;
@@ -382,7 +383,10 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
         if (auto s = write_idmappings(out.proc_dir.view(), out.process.pid(), spec.idmaps); !s)
           return fail(Error(s.error()).context("write id maps of the new user namespace"));
         char go = 1;
-        if (::send(parent_sock.get(), &go, 1, MSG_NOSIGNAL) < 0) return fail_errno("wake helper");
+        ssize_t sent;
+        do sent = sys::send(parent_sock.get(), &go, 1, MSG_NOSIGNAL);
+        while (sent < 0 && errno == EINTR);
+        if (sent < 0) return fail_errno("wake helper");
         break;
       }
       case kError:

@@ -12,6 +12,7 @@
 #include "podns/names.hpp"
 #include "podns/process.hpp"
 #include "podns/userns.hpp"
+#include "sys/io.hpp"
 
 namespace podns {
 namespace {
@@ -32,7 +33,7 @@ void send_file(int sock, const char* path) {
 Result<std::string> recv_text(int sock, const char* what) {
   std::string buf(16384, '\0');
   for (;;) {
-    ssize_t n = ::recv(sock, buf.data(), buf.size(), 0);
+    ssize_t n = sys::recv(sock, buf.data(), buf.size(), 0);
     if (n >= 0) {
       buf.resize(static_cast<size_t>(n));
       return buf;
@@ -73,7 +74,7 @@ Result<IdMappings> read_userns_idmappings(const Namespace& userns) {
   theirs.reset();
   int err = 0;
   ssize_t n;
-  while ((n = ::recv(ours.get(), &err, sizeof err, 0)) < 0 && errno == EINTR) {}
+  while ((n = sys::recv(ours.get(), &err, sizeof err, 0)) < 0 && errno == EINTR) {}
   if (n != sizeof err) return fail(Errc::process_exited, "read id maps: helper exited early");
   if (err) return fail_errno(err, "read id maps: join user namespace");
   auto uid = recv_text(ours.get(), "uid_map");
@@ -94,20 +95,20 @@ Result<IdMappings> read_userns_idmappings(const Namespace& userns) {
   return maps;
 }
 
-Result<IdMappings> allocate_auto_idmappings(const Paths& paths, uint32_t size, const SubidFiles& files) {
-  IdMap uid_in_use, gid_in_use;
+Result<std::vector<IdMappings>> pinned_userns_idmappings(const Paths& paths, std::span<const std::string> known) {
   auto pins = list_pins(paths);
-  if (!pins) return fail_with(pins, "auto id map");
+  if (!pins) return fail_with(pins, "id maps of pinned user namespaces");
+  std::vector<IdMappings> out;
   for (const auto& p : *pins) {
     if (p.type != NamespaceType::user || !p.live || p.type_mismatch) continue;
+    if (std::find(known.begin(), known.end(), p.path) != known.end()) continue;
     auto ns = Namespace::open_path(p.path, NamespaceType::user);
     if (!ns) continue;  // removed meanwhile
     auto maps = read_userns_idmappings(*ns);
-    if (!maps) return fail_with(maps, fmt::format("auto id map: user namespace {}", p.path));
-    uid_in_use.insert(uid_in_use.end(), maps->uid.begin(), maps->uid.end());
-    gid_in_use.insert(gid_in_use.end(), maps->gid.begin(), maps->gid.end());
+    if (!maps) return fail_with(maps, fmt::format("id maps of user namespace {}", p.path));
+    out.push_back(std::move(*maps));
   }
-  return auto_idmappings(size, uid_in_use, gid_in_use, files);
+  return out;
 }
 
 Result<Namespace> owning_userns(const std::string& path) {

@@ -1,11 +1,10 @@
 // OCI runtime spec namespaces and id mappings: parse, filter, spawn, emit. nlohmann's exceptions
 // stay inside this file; the API returns Results.
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "podns/json_parse.hpp"
 #include "podns/namespace.hpp"
 #include "podns/oci.hpp"
 
@@ -13,6 +12,9 @@ namespace podns::oci {
 namespace {
 
 using nlohmann::json;
+
+// A config.json is a few KiB written by the user or their tools; what is refused is their mistake.
+constexpr JsonLimits kConfigLimits{.error = Errc::invalid_argument};
 
 }  // namespace
 
@@ -104,17 +106,21 @@ Result<LinuxNamespaces> parse_config(const json& config) {
 }
 
 Result<LinuxNamespaces> parse_config_text(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return fail(Errc::invalid_argument, "config: not valid JSON");
-  return parse_config(j);
+  auto j = parse_json(text, kConfigLimits);
+  if (!j) return fail_with(j, "config");
+  return parse_config(*j);
+}
+
+Result<json> read_config_json(const std::string& path) {
+  // A regular file only, bounded: a FIFO or a device given as config.json fails at once instead
+  // of hanging the caller, and a huge file is refused before it is read.
+  return read_json_file(path, kConfigLimits);
 }
 
 Result<LinuxNamespaces> load_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return fail_errno("open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto spec = parse_config_text(ss.str());
+  auto j = read_config_json(path);
+  if (!j) return fail(j.error());
+  auto spec = parse_config(*j);
   if (!spec) return fail_with(spec, path);
   return spec;
 }

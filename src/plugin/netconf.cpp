@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "podns/json_parse.hpp"
 #include "podns/names.hpp"
 
 namespace podns::plugin {
@@ -139,7 +140,7 @@ CniResultOr<cni::Dns> dns_of(const json& c) {
 }  // namespace
 
 CniResultOr<CommonConf> parse_common(std::string_view stdin_text) {
-  auto parsed = cni::parse_json_text(stdin_text, 1u << 20);
+  auto parsed = parse_json(stdin_text, {.max_bytes = 1u << 20, .error = Errc::invalid_argument});
   if (!parsed) return cni_fail(cni::err::kDecodeFailure, "network configuration: " + parsed.error().message());
   if (!parsed->is_object()) return cni_fail(cni::err::kDecodeFailure, "network configuration: not a JSON object");
   CommonConf c;

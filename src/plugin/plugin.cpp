@@ -10,6 +10,7 @@
 
 #include "plugin/netconf.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 #include "podns/paths.hpp"
 #include "podns/pod/plugin.hpp"
 
@@ -217,7 +218,7 @@ Outcome gc(const CommonConf& c) {
 
 // The version the answer speaks: the config's when it names one podns-bridge supports.
 std::string version_of(std::string_view stdin_text) {
-  auto j = cni::parse_json_text(stdin_text, 1u << 20);
+  auto j = parse_json(stdin_text, {.max_bytes = 1u << 20, .error = Errc::invalid_argument});
   if (j && j->is_object()) {
     auto v = j->find("cniVersion");
     if (v != j->end() && v->is_string() && cni::version_supported(v->get<std::string>())) return v->get<std::string>();

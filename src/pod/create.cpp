@@ -20,6 +20,7 @@
 #include "podns/rootless/driver.hpp"
 #include "podns/run_in_ns.hpp"
 #include "podns/userns.hpp"
+#include "podns/pod/userns_ids.hpp"
 #include "podns/json_dump.hpp"
 
 namespace podns::pod {
@@ -180,6 +181,28 @@ struct Creator {
     return {};
   }
 
+  // The rollback DEL of a failed ADD failed too: the attachment may be half there and still needs
+  // its DEL. Its row goes and a pending DEL (retried by gc and later commands) comes in one
+  // transaction, so a crash leaves one or the other. Should that transaction fail, the intent row
+  // stays, and the teardown that follows DELs it like any other.
+  void keep_pending_del(const state::AttachmentRecord& a, const cni::AddRollback& rollback, const std::string& doing) {
+    std::string prev;
+    if (rollback.prev_result) {
+      if (auto j = rollback.prev_result->to_json()) prev = json_dump(*j);
+    }
+    std::string error;
+    for (const auto& e : rollback.errors) error += (error.empty() ? "" : "; ") + e.message();
+    auto pending = detail::pending_del_for(a, prev, error);
+    auto kept = store.transaction([&]() -> Status {
+      if (auto s = store.remove_attachment(a.pod, a.index); !s) return s;
+      return store.add_pending_del(pending);
+    });
+    if (!kept) return env.warn(Error(kept.error()).context(doing + ": keep its failed DEL for a retry"));
+    kill_point("create.pending-del");
+    env.warn(Error(Errc::plugin_failed, doing + ": the DEL of its rollback failed; kept as a pending DEL that "
+                                                "podns gc (and the next pod create or rm) retries"));
+  }
+
   Status attach_networks(const std::string& netns_path) {
     std::optional<cni::Runtime> runtime;
     std::optional<Namespace> netns;
@@ -224,11 +247,16 @@ struct Creator {
                                 net.cni->bytes, json_dump(rt.capability_args), "", state::RowState::intent};
       if (auto s = store.record_attachment_intent(a); !s) return fail_with(s, doing);
       kill_point("create.attach-intent");
-      auto result = runtime->add(*net.cni, rt);
+      cni::AddRollback rollback;
+      auto result = runtime->add(*net.cni, rt, &rollback);
       if (!result) {
-        // Runtime::add has already DELeted the plugins that ran (CNI: every ADD gets a DEL); a
-        // second DEL from our rollback could only fail again on a config the plugin rejects.
-        (void)store.remove_attachment(o.name, static_cast<int>(i));
+        if (!rollback.failed) {
+          // Runtime::add has already DELeted the plugins that ran (CNI: every ADD gets a DEL); a
+          // second DEL from our rollback could only fail again on a config the plugin rejects.
+          (void)store.remove_attachment(o.name, static_cast<int>(i));
+          return fail_with(result, doing);
+        }
+        keep_pending_del(a, rollback, doing);
         return fail_with(result, doing);
       }
       kill_point("create.attached");
@@ -320,33 +348,38 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
   if (!locks) return fail_with(locks, doing);
   detail::reconcile_boot(env, *store);
   detail::recover_crashed(env, *store);
+  detail::retry_some_pending_dels(env, *store, o.name);
+  if (auto s = detail::settle_pending_dels(env, *store, o.name, nets); !s) {
+    if (auto same = store->get_pod(o.name); !same && same.error().is(Errc::not_found))
+      locks->pod.unlink_and_release();
+    return fail_with(s, doing);
+  }
 
   state::PodRecord rec{o.name, state::PodPhase::creating, "", "", "", 0};
   std::vector<state::PortMapping> ports;
   for (const auto& p : o.ports)
     ports.push_back({o.name, p.host_ip, p.host_port, p.container_port, p.protocol, p.range});
   std::optional<IdMappings> maps;
-  // One transaction: `--userns auto` picks ids no other pod uses, and no parallel create can pick
-  // the same ones before this pod is recorded.
+  // `--userns auto` holds the allocator's lock until this pod's row (and its ids) is committed: no
+  // other pod create or `ns add --map auto` can pick the same ids before they are recorded.
+  std::optional<IdReservation> reservation;
+  if (o.userns == "auto") {
+    auto r = reserve_auto_idmappings(env, &*store);
+    if (!r) return fail_with(r, doing + ": --userns auto");
+    maps = r->maps();
+    reservation = std::move(*r);
+  } else if (!o.userns.empty()) {
+    auto m = detail::explicit_userns_mappings(o.userns);
+    if (!m) return fail_with(m, doing);
+    maps = std::move(*m);
+  }
   auto recorded = store->transaction([&]() -> Status {
     nlohmann::json spec = to_json(o);
-    if (!o.userns.empty()) {
-      std::vector<IdMappings> others;
-      auto pods = store->list_pods();
-      if (!pods) return fail(pods.error());
-      for (const auto& p : *pods) {
-        if (p.id_mappings.empty()) continue;
-        if (auto m = detail::mappings_from_json(nlohmann::json::parse(p.id_mappings, nullptr, false)))
-          others.push_back(*m);
-      }
-      auto m = detail::userns_mappings(o.userns, others);
-      if (!m) return fail(m.error());
-      maps = *m;
-      spec["idMappings"] = detail::mappings_to_json(*maps);
-    }
+    if (maps) spec["idMappings"] = detail::mappings_to_json(*maps);
     rec.spec = json_dump(spec);
     return store->insert_pod(rec, ports);
   });
+  reservation.reset();
   if (auto s = recorded; !s) {
     if (s.error().is(Errc::already_exists) && store->get_pod(o.name))
       return fail(Errc::already_exists, doing);

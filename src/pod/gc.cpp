@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,6 +9,8 @@
 #include "pod/internal.hpp"
 #include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
+#include "podns/json_parse.hpp"
+#include "podns/read_file.hpp"
 #include "podns/cni/cache.hpp"
 #include "podns/pin.hpp"
 #include "podns/rootless/driver.hpp"
@@ -39,6 +40,7 @@ struct Gc {
   std::set<std::string> pod_names;
   std::set<std::tuple<std::string, std::string, std::string>> attachments;  // network, container id, ifname
   std::set<std::pair<std::string, std::string>> lease_owners;                // network, container id
+  std::set<std::tuple<std::string, std::string, std::string>> owed;          // pending DELs still failing
 
   Status reload() {
     auto all = store.load_all();
@@ -128,7 +130,16 @@ struct Gc {
     }
   }
 
+  // Every CNI DEL still owed (pod/pending_dels.cpp); what still fails is left to the next try.
+  void pending_dels() {
+    detail::retry_all_pending_dels(env, store, report);
+    auto left = store.pending_dels();
+    if (!left) return;  // reported by the retry already
+    for (const auto& p : *left) owed.insert({p.network, p.container_id, p.ifname});
+  }
+
   // CNI cache entries of podns container ids that no attachment in the state names: DEL them.
+  // An entry a pending DEL names is its business: not DELed twice.
   void cache_without_pod() {
     cni::ResultCache cache(env.paths.cni_cache_dir);
     auto entries = cache.list("");
@@ -137,6 +148,7 @@ struct Gc {
     for (const auto& e : *entries) {
       if (e.container_id.rfind(kIdPrefix, 0) != 0) continue;  // another runtime's
       if (attachments.count({e.network_name, e.container_id, e.ifname})) continue;
+      if (owed.count({e.network_name, e.container_id, e.ifname})) continue;
       auto what = fmt::format("CNI attachment {}/{}/{}", e.network_name, e.container_id, e.ifname);
       auto net = cni::parse_network_list(e.config);
       if (!net) {
@@ -169,7 +181,9 @@ struct Gc {
     std::set<std::string> data_dirs{env.default_network.data_dir, "/var/lib/cni/networks"};
     for (const auto& p : pods) {
       for (const auto& a : p.attachments) {
-        auto j = nlohmann::json::parse(a.config, nullptr, false);
+        auto parsed = parse_json(a.config);
+        if (!parsed) continue;
+        const nlohmann::json& j = *parsed;
         if (!j.is_object() || !j.contains("plugins") || !j["plugins"].is_array()) continue;
         for (const auto& pl : j["plugins"]) {
           if (pl.is_object() && pl.contains("ipam") && pl["ipam"].is_object() && pl["ipam"].contains("dataDir") &&
@@ -183,9 +197,10 @@ struct Gc {
         std::string ndir = dd + "/" + network;
         for (const auto& f : dir_names(ndir)) {
           if (f.rfind("last_reserved_ip", 0) == 0 || f == "lock") continue;
-          std::ifstream in(ndir + "/" + f);
-          std::string id;
-          std::getline(in, id);
+          // "<container id>\r\n<ifname>": a few dozen bytes; anything else is not a lease.
+          auto lease = read_regular_file(ndir + "/" + f, 4096, Errc::corrupt);
+          if (!lease) continue;
+          std::string id = lease->substr(0, lease->find('\n'));
           if (!id.empty() && id.back() == '\r') id.pop_back();
           if (id.rfind(kIdPrefix, 0) != 0 || lease_owners.count({network, id})) continue;
           if (::unlink((ndir + "/" + f).c_str()) == 0)
@@ -242,11 +257,12 @@ Result<GcReport> gc(const PodEnv& env) {
   GcReport report;
   detail::reconcile_boot(env, *store, &report.cleaned, &report.errors);
   detail::recover_crashed(env, *store, &report.cleaned, &report.errors);
-  Gc g{env, *store, report, {}, {}, {}, {}};
+  Gc g{env, *store, report, {}, {}, {}, {}, {}};
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
   g.state_without_pins();
   if (auto s = g.reload(); !s) return fail_with(s, "gc");
   // DEL before unpinning: the plugins clean up inside the netns while it still exists.
+  g.pending_dels();
   g.cache_without_pod();
   g.pins_without_state();
   g.leases_without_pod();

@@ -5,6 +5,7 @@
 
 #include "pod/internal.hpp"
 #include "podns/names.hpp"
+#include "podns/json_parse.hpp"
 #include "pod/userns_map.hpp"
 #include "podns/cni/types.hpp"
 #include "podns/namespace_type.hpp"
@@ -93,8 +94,8 @@ PodInfo pod_info(const state::PodState& st) {
   // From the summary columns only (schema 2): no stored JSON is parsed but the id mappings of the
   // pods that have a user namespace, so ls of 1000 pods stays in the low milliseconds.
   if (!st.pod.id_mappings.empty()) {
-    auto m = nlohmann::json::parse(st.pod.id_mappings, nullptr, false);
-    if (m.is_object()) info.userns_mappings = std::move(m);
+    auto m = parse_json(st.pod.id_mappings);
+    if (m && m->is_object()) info.userns_mappings = std::move(*m);
   }
   for (const auto& p : st.pins) info.pins.emplace_back(p.type, p.path);
   for (const auto& h : st.helpers) info.helpers.emplace_back(h.kind, h.pid);
@@ -191,7 +192,9 @@ Result<nlohmann::json> oci_spec(const PodEnv& env, const std::string& name) {
   }
   nlohmann::json linux_ = {{"namespaces", namespaces}};
   if (!st->pod.id_mappings.empty()) {
-    auto m = detail::mappings_from_json(nlohmann::json::parse(st->pod.id_mappings, nullptr, false));
+    auto stored = parse_json(st->pod.id_mappings);
+    if (!stored) return fail_with(stored, doing + ": stored id mappings");
+    auto m = detail::mappings_from_json(*stored);
     if (!m) return fail_with(m, doing);
     auto j = detail::mappings_to_json(*m);
     linux_["uidMappings"] = j["uidMappings"];

@@ -13,14 +13,14 @@
 #include "podns/pod/pod.hpp"
 #include "podns/state/lock.hpp"
 #include "podns/state/store.hpp"
+#include "sys/fault.hpp"
 
 namespace podns::pod::detail {
 
-// Test-only crash injection: when PODNS_TEST_KILL_POINT equals `name`, the process SIGKILLs itself
-// right here, exactly as a crash (or `kill -9`) would stop it. Compiled into every build (one
-// getenv per point, nothing else) so the crash tests exercise the shipped binary; never set it in
-// production.
-void kill_point(std::string_view name);
+// A crash point between two steps of a pod operation (sys/fault.hpp): the crash tests SIGKILL the
+// process here, exactly as a crash (or `kill -9`) would stop it. Without an installed fault
+// handler (always, outside the tests) it does nothing.
+inline void kill_point(std::string_view name) { sys::fault::crash_point(name); }
 
 // The locks every mutating pod operation holds: global shared (gc excludes us), pod exclusive.
 struct OpLocks {
@@ -75,12 +75,38 @@ void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::str
 // Undo everything recorded for the pod, newest first: stop helpers, DEL attachments in reverse,
 // unpin, drop the state. Every step runs even when an earlier one failed. Without `force`, a failed
 // DEL keeps the pod (phase removing, pins kept so a retried DEL can still enter the netns) and the
-// first error is returned; with `force` the state goes anyway and failures become warnings.
+// first error is returned; with `force` the state goes anyway and failures become warnings, and a
+// CNI DEL that failed is kept as a pending DEL in the transaction that drops the pod.
 [[nodiscard]] Status teardown(const PodEnv& env, state::Store& store, const state::PodState& st, bool force);
 
 // Roll back every pod whose operation crashed: phase not ready and nobody holds its lock. Best
 // effort (failures become warnings); `cleaned` gets one line per pod rolled back.
 void recover_crashed(const PodEnv& env, state::Store& store, std::vector<std::string>* cleaned = nullptr,
                      std::vector<Error>* errors = nullptr);
+
+// --- CNI DELs still owed (pending_dels.cpp; state::PendingDel) ---
+
+// The pending DEL of attachment `a`, whose DEL just failed with `error`: one attempt so far, the
+// netns's identity read now. `result`: what DEL should get as prevResult when the CNI cache has
+// no entry (may be empty).
+state::PendingDel pending_del_for(const state::AttachmentRecord& a, const std::string& result,
+                                  const std::string& error);
+
+// gc (every other operation excluded): every pending DEL, once each. A success drops the record and
+// is a line in report.cleaned; a failure keeps it (attempts + 1) and is an error.
+void retry_all_pending_dels(const PodEnv& env, state::Store& store, GcReport& report);
+
+// The start of a mutating command: best effort, never fails the command (failures are warnings).
+// At most a few records, only those not tried within env.pending_del_retry_interval, each under
+// its pod's lock taken without waiting (`held_pod`'s is held by the caller already), with a short
+// plugin deadline.
+void retry_some_pending_dels(const PodEnv& env, state::Store& store, const std::string& held_pod);
+
+// pod create, holding the pod's lock, before anything is recorded: the pending DEL of each CNI
+// attachment it is about to ADD (same network, container id and ifname) runs first, whenever it
+// was last tried, and one that still fails fails the create (CNI: no second ADD of an attachment
+// without a DEL in between).
+[[nodiscard]] Status settle_pending_dels(const PodEnv& env, state::Store& store, const std::string& pod,
+                                         const std::vector<ResolvedNetwork>& nets);
 
 }  // namespace podns::pod::detail

@@ -7,6 +7,7 @@
 #include "pod/internal.hpp"
 #include "pod/ipmasq_leak.hpp"
 #include "podns/names.hpp"
+#include "podns/json_parse.hpp"
 #include "podns/cni/cache.hpp"
 #include "podns/net/client.hpp"
 #include "podns/net/interfaces.hpp"
@@ -66,9 +67,17 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
         errors.push_back(Error(s.error()).context(fmt::format("stop {} (pid {})", h.kind, h.pid)));
         continue;
       }
+    } else {
+      // An intent without a record: the helper may have started before the crash, named nowhere
+      // but in its command line (the pod's socket or pid file). gc finds any other such leftover.
+      auto kind = rootless::parse_driver(h.kind);
+      Status s = kind ? rootless::stop_unrecorded(*kind, env.paths.run_dir + "/rootless", name)
+                      : Status(fail(kind.error()));
+      if (!s) {
+        errors.push_back(Error(s.error()).context(fmt::format("stop {}", h.kind)));
+        continue;
+      }
     }
-    // An intent without a record: the helper may have started before the crash; gc finds it by its
-    // command line (rootless::gc) since no live record names it.
     if (auto s = store.remove_helper(name, h.kind); !s) errors.push_back(s.error());
   }
 
@@ -96,6 +105,9 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
   // absent pin), one transaction instead of one per row.
   std::vector<int> detached;
   std::vector<std::string> unpinned;
+  // Forced: the CNI DELs that failed. Their rows go with the pod, and these records of the DELs
+  // still owed come in the same transaction (gc and later commands retry them).
+  std::vector<state::PendingDel> owed;
   if (!st.attachments.empty()) {
     std::optional<cni::Runtime> runtime;
     LazyHostPlane host(env);
@@ -130,13 +142,17 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       rt.container_id = a.container_id;
       rt.netns = a.netns_path;
       rt.ifname = a.ifname;
-      rt.capability_args = nlohmann::json::parse(a.runtime_config, nullptr, false);
-      if (!rt.capability_args.is_object()) rt.capability_args = nlohmann::json::object();
+      auto caps = parse_json(a.runtime_config);
+      rt.capability_args = caps && caps->is_object() ? std::move(*caps) : nlohmann::json::object();
       if (auto s = runtime->del(*net, rt); !s) {
-        errors.push_back(Error(s.error()).context(doing));
         del_failed = true;
-        // Forced: forget the attachment everywhere, or gc would retry the failing DEL forever.
-        if (force) (void)cni::ResultCache(env.paths.cni_cache_dir).remove(a.network, a.container_id, a.ifname);
+        if (!force) {
+          errors.push_back(Error(s.error()).context(doing));
+          continue;
+        }
+        errors.push_back(Error(s.error()).context(doing + " (kept as a pending DEL: podns gc retries it)"));
+        // Read now, while the pins still hold the netns: a retry enters it only if it is still this one.
+        owed.push_back(pending_del_for(a, a.result, s.error().message()));
         continue;
       }
       kill_point("rm.deleted");
@@ -184,7 +200,18 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
     return fail(first.context(fmt::format("remove pod {} (state kept; run pod rm again, or pod rm --force)", name)));
   }
   for (const auto& e : errors) env.warn(Error(e).context(fmt::format("remove pod {} (forced)", name)));
-  return store.delete_pod(name);
+  auto dropped = store.transaction([&]() -> Status {
+    for (const auto& p : owed)
+      if (auto s = store.add_pending_del(p); !s) return s;
+    return store.delete_pod(name);
+  });
+  if (!dropped) return dropped;
+  // The pending DEL is now the one place that owes it, with the cached result in it: gc's sweep of
+  // cache entries without a pod must not DEL it a second time. Removed only after the commit, so
+  // no crash loses the result; one left behind is skipped by that sweep while its DEL is pending.
+  cni::ResultCache cache(env.paths.cni_cache_dir);
+  for (const auto& p : owed) (void)cache.remove(p.network, p.container_id, p.ifname);
+  return {};
 }
 
 void recover_crashed(const PodEnv& env, state::Store& store, std::vector<std::string>* cleaned,
@@ -232,6 +259,7 @@ Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& o
   if (!store) return fail_with(store, doing);
   detail::reconcile_boot(env, *store);
   detail::recover_crashed(env, *store);
+  detail::retry_some_pending_dels(env, *store, name);
   auto st = store->load(name);
   if (!st) {
     if (st.error().is(Errc::not_found)) {

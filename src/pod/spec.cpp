@@ -10,6 +10,7 @@
 #include "podns/rootless/driver.hpp"
 
 #include "podns/names.hpp"
+#include "podns/json_parse.hpp"
 #include "podns/parse_int.hpp"
 
 namespace podns::pod {
@@ -207,8 +208,10 @@ nlohmann::json to_json(const CreateOptions& o) {
 }
 
 Result<CreateOptions> create_options_from_json(std::string_view text) {
+  auto parsed = parse_json(text);
+  if (!parsed) return fail_with(parsed, "pod spec");
+  const nlohmann::json& j = *parsed;
   try {
-    auto j = nlohmann::json::parse(text);
     CreateOptions o;
     o.name = j.value("name", "");
     o.networks = j.value("networks", std::vector<std::string>{});
@@ -219,7 +222,10 @@ Result<CreateOptions> create_options_from_json(std::string_view text) {
     }
     o.ip = j.value("ip", "");
     o.mac = j.value("mac", "");
-    for (auto& [k, v] : j.value("sysctls", nlohmann::json::object()).items()) o.sysctls.emplace_back(k, v.get<std::string>());
+    // Named, not iterated as j.value(...).items(): a range-for keeps only the last temporary of
+    // its range alive (until C++23), and the object value() returned was gone before the loop.
+    const auto sysctls = j.value("sysctls", nlohmann::json::object());
+    for (auto& [k, v] : sysctls.items()) o.sysctls.emplace_back(k, v.get<std::string>());
     o.userns = j.value("userns", "");
     o.rootless_net = j.value("rootlessNet", "");
     return o;

@@ -1,6 +1,4 @@
 // Locks, store, runtime, network resolution and the environment: what every pod operation shares.
-#include <signal.h>
-
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -31,11 +29,6 @@ PodEnv PodEnv::from_paths(Paths paths) {
 }
 
 namespace detail {
-
-void kill_point(std::string_view name) {
-  static const char* wanted = std::getenv("PODNS_TEST_KILL_POINT");
-  if (wanted && name == wanted) ::raise(SIGKILL);
-}
 
 Result<OpLocks> lock_for_operation(const PodEnv& env, const std::string& pod) {
   OpLocks locks;
@@ -179,6 +172,8 @@ void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::str
       auto pods = store.load_all();
       if (!pods) return fail(pods.error());
       old_pods = std::move(*pods);
+      // A netns of this boot may have the inode one of the old boot had: never hand it to a DEL.
+      if (auto s = store.forget_pending_del_netns(); !s) return s;
     }
     return store.set_meta("boot_id", *boot);
   });

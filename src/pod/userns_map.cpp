@@ -2,20 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "podns/json_integer.hpp"
 
 namespace podns::pod::detail {
 
-Result<IdMappings> userns_mappings(const std::string& spec, const std::vector<IdMappings>& others) {
-  if (spec == "auto") {
-    IdMap uid_in_use, gid_in_use;
-    for (const auto& m : others) {
-      uid_in_use.insert(uid_in_use.end(), m.uid.begin(), m.uid.end());
-      gid_in_use.insert(gid_in_use.end(), m.gid.begin(), m.gid.end());
-    }
-    auto maps = auto_idmappings(65536, uid_in_use, gid_in_use);
-    if (!maps) return fail_with(maps, "--userns auto");
-    return maps;
-  }
+Result<IdMappings> explicit_userns_mappings(const std::string& spec) {
   auto map = parse_idmap(spec);
   if (!map) return fail_with(map, fmt::format("--userns {}", spec));
   IdMappings maps{*map, *map, SetGroups::allow};
@@ -34,11 +25,13 @@ nlohmann::json mappings_to_json(const IdMappings& m) {
 
 Result<IdMappings> mappings_from_json(const nlohmann::json& j) {
   try {
+    auto range = [](const nlohmann::json& r) {
+      return IdMapRange{json_integer_at<uint32_t>(r, "containerID"), json_integer_at<uint32_t>(r, "hostID"),
+                        json_integer_at<uint32_t>(r, "size")};
+    };
     IdMappings m;
-    for (const auto& r : j.at("uidMappings"))
-      m.uid.push_back({r.at("containerID").get<uint32_t>(), r.at("hostID").get<uint32_t>(), r.at("size").get<uint32_t>()});
-    for (const auto& r : j.at("gidMappings"))
-      m.gid.push_back({r.at("containerID").get<uint32_t>(), r.at("hostID").get<uint32_t>(), r.at("size").get<uint32_t>()});
+    for (const auto& r : j.at("uidMappings")) m.uid.push_back(range(r));
+    for (const auto& r : j.at("gidMappings")) m.gid.push_back(range(r));
     return m;
   } catch (const nlohmann::json::exception& e) {
     return fail(Errc::corrupt, fmt::format("stored id mappings: {}", e.what()));

@@ -1,5 +1,6 @@
-// A pod's id mappings: --userns parsed (with `auto` avoiding the ids of every other pod) and their
-// JSON form in the state. Creating the user namespace itself is the ns layer's create_userns_set.
+// A pod's id mappings: an explicit --userns parsed, and their JSON form in the state. `auto` is
+// reserve_auto_idmappings (podns/pod/userns_ids.hpp); creating the user namespace itself is the
+// ns layer's create_userns_set.
 #pragma once
 
 #include <string>
@@ -9,9 +10,8 @@
 
 namespace podns::pod::detail {
 
-// Parse --userns: "auto" allocates 65536 ids from /etc/subuid+/etc/subgid avoiding the maps of
-// `others`; "C:H:S[,...]" is used for both uid and gid.
-[[nodiscard]] Result<IdMappings> userns_mappings(const std::string& spec, const std::vector<IdMappings>& others);
+// Parse --userns "C:H:S[,...]", used for both uid and gid.
+[[nodiscard]] Result<IdMappings> explicit_userns_mappings(const std::string& spec);
 
 nlohmann::json mappings_to_json(const IdMappings& m);
 [[nodiscard]] Result<IdMappings> mappings_from_json(const nlohmann::json& j);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -217,7 +218,58 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// slirp4netns, or pasta: Debian's pasta is passt under another name, and on a CPU with AVX2 it
+// re-execs passt.avx2, whose name the kernel then shows.
+bool is_helper_comm(const std::string& comm) {
+  return comm == "slirp4netns" || comm.rfind("pasta", 0) == 0 || comm.rfind("passt", 0) == 0;
+}
+
+struct FoundHelper {
+  pid_t pid;
+  uint64_t start_time;
+  std::string comm;
+};
+
+// Our helpers (same uid) whose command line `match` accepts.
+std::vector<FoundHelper> find_helpers(const std::function<bool(const std::vector<std::string>&)>& match) {
+  std::vector<FoundHelper> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    auto parsed = parse_int<pid_t>(name);
+    if (!parsed || *parsed <= 0) continue;  // not a process directory
+    pid_t pid = *parsed;
+    std::string comm = proc_comm(pid);
+    if (!is_helper_comm(comm)) continue;
+    struct stat st;
+    if (stat(("/proc/" + name).c_str(), &st) < 0 || st.st_uid != geteuid()) continue;
+    if (!match(proc_cmdline(pid))) continue;
+    if (auto start = proc_start_time(pid)) out.push_back({pid, *start, comm});
+  }
+  closedir(d);
+  return out;
+}
+
 }  // namespace
+
+Status stop_unrecorded(DriverKind kind, const std::string& run_dir, const std::string& name) {
+  HelperFiles files = helper_files(kind, run_dir, name);
+  const std::string& key = kind == DriverKind::pasta ? files.pid_file : files.api_socket;
+  auto found = find_helpers([&](const std::vector<std::string>& argv) {
+    return std::find(argv.begin(), argv.end(), key) != argv.end();
+  });
+  for (const auto& h : found) {
+    auto fd = open_recorded(h.pid, h.start_time);
+    if (!fd) return fail_with(fd, fmt::format("stop unrecorded {} pid {}", h.comm, h.pid));
+    if (!*fd) continue;  // gone meanwhile
+    if (auto t = terminate((*fd)->view()); !t)
+      return fail_with(t, fmt::format("stop unrecorded {} pid {}", h.comm, h.pid));
+  }
+  for (const std::string* f : {&files.api_socket, &files.pid_file, &files.log})
+    if (!f->empty() && unlink(f->c_str()) < 0 && errno != ENOENT) return fail_errno("remove " + *f);
+  return {};
+}
 
 Result<std::vector<std::string>> gc(const std::string& run_dir, const std::vector<RootlessNetRecord>& live) {
   std::vector<std::string> done;
@@ -229,37 +281,23 @@ Result<std::vector<std::string>> gc(const std::string& run_dir, const std::vecto
     for (auto* f : {&r.api_socket, &r.pid_file, &r.log_path})
       if (!f->empty()) keep.insert(*f);
 
-  // Helpers of ours (same uid, an argument inside run_dir) that no live record names.
-  if (DIR* d = opendir("/proc")) {
-    while (dirent* e = readdir(d)) {
-      std::string name = e->d_name;
-      auto parsed = parse_int<pid_t>(name);
-      if (!parsed || *parsed <= 0) continue;  // not a process directory
-      pid_t pid = *parsed;
-      std::string comm = proc_comm(pid);
-      if (comm != "slirp4netns" && comm.rfind("pasta", 0) != 0) continue;
-      struct stat st;
-      if (stat(("/proc/" + name).c_str(), &st) < 0 || st.st_uid != geteuid()) continue;
-      auto argv = proc_cmdline(pid);
-      bool ours = std::any_of(argv.begin(), argv.end(), [&](const std::string& a) {
-        auto at = a.find(prefix);
-        return at == 0 || (at != std::string::npos && a[at - 1] == '=');
-      });
-      if (!ours) continue;
-      auto start = proc_start_time(pid);
-      if (!start) continue;
-      bool recorded = std::any_of(live.begin(), live.end(),
-                                  [&](const RootlessNetRecord& r) { return r.pid == pid && r.start_time == *start; });
-      if (recorded) continue;
-      auto fd = open_recorded(pid, *start);
-      if (!fd || !*fd) continue;
-      if (auto t = terminate((*fd)->view()); !t) {
-        closedir(d);
-        return fail_with(t, fmt::format("stop orphaned {} pid {}", comm, pid));
-      }
-      done.push_back(fmt::format("stopped orphaned {} pid {}", comm, pid));
-    }
-    closedir(d);
+  // Helpers of ours with an argument inside run_dir that no live record names.
+  auto found = find_helpers([&](const std::vector<std::string>& argv) {
+    return std::any_of(argv.begin(), argv.end(), [&](const std::string& a) {
+      auto at = a.find(prefix);
+      return at == 0 || (at != std::string::npos && a[at - 1] == '=');
+    });
+  });
+  for (const auto& h : found) {
+    bool recorded = std::any_of(live.begin(), live.end(), [&](const RootlessNetRecord& r) {
+      return r.pid == h.pid && r.start_time == h.start_time;
+    });
+    if (recorded) continue;
+    auto fd = open_recorded(h.pid, h.start_time);
+    if (!fd || !*fd) continue;
+    if (auto t = terminate((*fd)->view()); !t)
+      return fail_with(t, fmt::format("stop orphaned {} pid {}", h.comm, h.pid));
+    done.push_back(fmt::format("stopped orphaned {} pid {}", h.comm, h.pid));
   }
 
   // Sockets, pid files and logs no live record names.

@@ -2,6 +2,8 @@
 
 #include "podns/process.hpp"
 #include "sys/child.hpp"
+#include "sys/proc_status.hpp"
+#include "podns/read_file.hpp"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -18,7 +20,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -85,9 +86,9 @@ Result<std::string> find_tool(std::string_view tool, std::string_view package) {
 }
 
 Result<uint64_t> proc_start_time(pid_t pid) {
-  std::ifstream f(fmt::format("/proc/{}/stat", pid));
-  std::string stat;
-  if (!f || !std::getline(f, stat)) return fail(Errc::not_found, fmt::format("process {}", pid));
+  auto text = sys::read_proc_file(fmt::format("/proc/{}/stat", pid));
+  if (!text || text->empty()) return fail(Errc::not_found, fmt::format("process {}", pid));
+  std::string stat = text->substr(0, text->find('\n'));
   // comm may contain spaces and parentheses: fields resume after the last ')'.
   auto close = stat.rfind(')');
   if (close == std::string::npos) return fail(Errc::corrupt, fmt::format("/proc/{}/stat", pid));
@@ -101,16 +102,22 @@ Result<uint64_t> proc_start_time(pid_t pid) {
 }
 
 std::string proc_comm(pid_t pid) {
-  std::ifstream f(fmt::format("/proc/{}/comm", pid));
-  std::string comm;
-  std::getline(f, comm);
-  return comm;
+  auto text = sys::read_proc_file(fmt::format("/proc/{}/comm", pid));
+  if (!text) return {};
+  return text->substr(0, text->find('\n'));
 }
 
 std::vector<std::string> proc_cmdline(pid_t pid) {
-  std::ifstream f(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
+  // Helpers' command lines are short; one past this bound is no helper of ours (empty: no match).
+  auto text = read_regular_file(fmt::format("/proc/{}/cmdline", pid), 1u << 20, Errc::corrupt);
   std::vector<std::string> out;
-  for (std::string arg; std::getline(f, arg, '\0');) out.push_back(arg);
+  if (!text) return out;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    auto nul = rest.find('\0');
+    out.emplace_back(rest.substr(0, nul));
+    rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
+  }
   return out;
 }
 
@@ -166,7 +173,10 @@ Status terminate(FdView pidfd, std::chrono::milliseconds grace) {
 }
 
 std::string log_tail(const std::string& path, size_t max) {
-  std::ifstream f(path);
+  // The last 64 KiB hold far more than `max` bytes of lines, however long the log has grown.
+  auto text = read_file_tail(path, 64 * 1024, Errc::corrupt);
+  if (!text) return {};
+  std::istringstream f(*text);
   std::vector<std::string> lines;
   for (std::string line; std::getline(f, line);) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -63,7 +62,10 @@ std::optional<bool> pasta_holds_port(pid_t pid, const PortForward& f) {
   if (!inodes) return std::nullopt;
   const char* tables[2][2] = {{"tcp", "tcp6"}, {"udp", "udp6"}};
   for (const char* table : tables[f.proto == Proto::udp ? 1 : 0]) {
-    std::ifstream t(fmt::format("/proc/{}/net/{}", pid, table));
+    // One line per socket of pasta's netns (the host's): large on a busy host, but bounded.
+    auto text = read_regular_file(fmt::format("/proc/{}/net/{}", pid, table), 64u << 20, Errc::corrupt);
+    if (!text) continue;
+    std::istringstream t(*text);
     std::string line;
     std::getline(t, line);  // header
     while (std::getline(t, line)) {

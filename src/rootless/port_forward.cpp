@@ -3,13 +3,17 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "podns/rootless/driver.hpp"
+#include "podns/idmap.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
+#include "podns/parse_int.hpp"
+#include "podns/read_file.hpp"
+#include "podns/json_integer.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -93,17 +97,17 @@ std::string format_port_forward(const PortForward& f) {
 
 bool root_on_host() {
   if (geteuid() != 0) return false;
-  std::ifstream map("/proc/self/uid_map");
-  uint64_t inside = 1, outside = 1, count = 0;
-  map >> inside >> outside >> count;
-  return inside == 0 && outside == 0 && count == 4294967295ULL;
+  auto text = read_regular_file("/proc/self/uid_map", 64 * 1024, Errc::corrupt);
+  if (!text) return false;
+  auto map = parse_kernel_idmap(*text);
+  return map && map->size() == 1 && (*map)[0] == IdMapRange{0, 0, UINT32_MAX};
 }
 
 Status check_host_port_allowed(const PortForward& f) {
   if (root_on_host()) return {};
   unsigned start = 1024;
-  std::ifstream sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start");
-  sysctl >> start;
+  if (auto text = read_regular_file("/proc/sys/net/ipv4/ip_unprivileged_port_start", 64, Errc::corrupt))
+    if (auto n = parse_int<unsigned>(trim_blanks(*text))) start = *n;
   if (f.host_port < start)
     return fail(Errc::invalid_argument,
                 fmt::format("port forward {}: host port {} is privileged (below "
@@ -137,8 +141,8 @@ void from_json(const nlohmann::json& j, RootlessNetRecord& r) {
   auto kind = parse_driver(j.at("driver").get<std::string>());
   if (!kind) throw nlohmann::json::other_error::create(501, kind.error().what(), &j);
   r.kind = *kind;
-  r.pid = j.at("pid").get<pid_t>();
-  r.start_time = j.at("start_time").get<uint64_t>();
+  r.pid = json_integer_at<pid_t>(j, "pid");
+  r.start_time = json_integer_at<uint64_t>(j, "start_time");
   r.api_socket = j.value("api_socket", "");
   r.log_path = j.value("log_path", "");
   r.pid_file = j.value("pid_file", "");
@@ -148,10 +152,10 @@ void from_json(const nlohmann::json& j, RootlessNetRecord& r) {
   for (auto& e : j.value("forwards", nlohmann::json::array())) {
     PortForward f;
     f.host_ip = e.value("host_ip", "");
-    f.host_port = e.at("host_port").get<uint16_t>();
-    f.container_port = e.at("container_port").get<uint16_t>();
+    f.host_port = json_integer_at<uint16_t>(e, "host_port");
+    f.container_port = json_integer_at<uint16_t>(e, "container_port");
     f.proto = e.value("protocol", "tcp") == "udp" ? Proto::udp : Proto::tcp;
-    f.id = e.value("id", -1);
+    f.id = e.contains("id") ? json_integer_at<int>(e, "id") : -1;
     r.forwards.push_back(std::move(f));
   }
 }
@@ -162,8 +166,10 @@ std::string record_to_json(const RootlessNetRecord& r) {
 }
 
 Result<RootlessNetRecord> record_from_json(std::string_view text) {
+  auto j = parse_json(text);
+  if (!j) return fail_with(j, "rootless network record");
   try {
-    return nlohmann::json::parse(text).get<RootlessNetRecord>();
+    return j->get<RootlessNetRecord>();
   } catch (const nlohmann::json::exception& e) {
     return fail(Errc::corrupt, fmt::format("rootless network record: {}", e.what()));
   }

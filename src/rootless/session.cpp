@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <climits>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -22,16 +21,17 @@
 #include "rootless/helper_process.hpp"
 #include "rootless/session_internal.hpp"
 #include "podns/parse_int.hpp"
+#include "podns/read_file.hpp"
 #include "sys/proc_status.hpp"
 
 namespace podns::rootless {
 namespace {
 
+// A pid file or an id map: small, and "" when missing, unreadable, too large or not a regular file
+// (a FIFO in the pid file's place must not hang every command of the user).
 std::string read_small(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  auto text = read_regular_file(path, 64 * 1024, Errc::corrupt);
+  return text ? std::move(*text) : std::string();
 }
 
 Result<UniqueFd> open_lock(const std::string& path) {
@@ -268,8 +268,10 @@ Result<std::vector<std::string>> session_pins(const std::string& run_dir) {
   std::string base = std::filesystem::weakly_canonical(run_dir, ec).string();
   if (ec || base.empty()) base = run_dir;
   if (base.back() != '/') base += '/';
-  std::ifstream mi("/proc/self/mountinfo");
-  if (!mi) return fail_errno("open /proc/self/mountinfo");
+  // A line per mount: thousands with many pins, never near the bound.
+  auto text = read_regular_file("/proc/self/mountinfo", 64u << 20, Errc::corrupt);
+  if (!text) return fail(text.error());
+  std::istringstream mi(*text);
   std::vector<std::string> out;
   for (std::string line; std::getline(mi, line);) {
     auto sep = line.find(" - ");

@@ -24,6 +24,7 @@
 #include "rootless/session_internal.hpp"
 #include "sys/child.hpp"
 #include "sys/clone_raw.hpp"
+#include "sys/io.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -163,7 +164,7 @@ struct Reader {
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) return fail_errno("wait for the pause process");
       if (r == 0) return fail(Errc::timed_out, "the pause process did not report within the deadline");
-      ssize_t n = ::read(fd.get(), reinterpret_cast<char*>(&m) + got, sizeof m - got);
+      ssize_t n = sys::read(fd.get(), reinterpret_cast<char*>(&m) + got, sizeof m - got);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return fail_errno("read from the pause process");
       if (n == 0) return fail(Errc::process_exited, "the pause process exited during setup");
@@ -252,7 +253,10 @@ Result<SessionInfo> start_pause_process(const IdMappings& maps, std::chrono::mil
     return fail_with(s, fmt::format("map the session's ids (uid map {}, gid map {})", format_idmap(maps.uid),
                                     format_idmap(maps.gid)));
   char byte = 1;
-  if (::write(go_wr.get(), &byte, 1) != 1) return fail_errno("start the pause process: signal it");
+  ssize_t sent;
+  do sent = sys::write(go_wr.get(), &byte, 1);
+  while (sent < 0 && errno == EINTR);
+  if (sent != 1) return fail_errno("start the pause process: signal it");
   auto ready = reader.next(kReady);
   if (!ready) return fail_with(ready, "start the pause process");
 

@@ -15,6 +15,7 @@
 #include "rootless/drivers.hpp"
 #include "rootless/helper_process.hpp"
 #include "rootless/slirp_api.hpp"
+#include "sys/io.hpp"
 #include "sys/proc_status.hpp"
 
 namespace podns::rootless::detail {
@@ -38,7 +39,8 @@ Result<std::string> help_text(const std::string& binary) {
     int n = poll(&pfd, 1, 100);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
-    ssize_t got = read(r.get(), buf, sizeof buf);
+    ssize_t got = sys::read(r.get(), buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
     out.append(buf, static_cast<size_t>(got));
   }
@@ -180,7 +182,9 @@ Result<RootlessNet> start_slirp4netns(const RootlessNetRequest& req) {
     if (n < 0) return fail_errno("wait for slirp4netns");
     if (p[0].revents) {
       char c = 0;
-      if (read(ready_r.get(), &c, 1) == 1 && c == '1') break;
+      ssize_t got = sys::read(ready_r.get(), &c, 1);
+      if (got < 0 && errno == EINTR) continue;
+      if (got == 1 && c == '1') break;
       // EOF without "1": it closed the ready fd while failing.
       wait_exit(net.pidfd(), std::chrono::milliseconds(1000));
     } else if (!p[1].revents) {

@@ -11,11 +11,17 @@
 
 #include "podns/fd.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_integer.hpp"
+#include "podns/json_parse.hpp"
+#include "sys/io.hpp"
 
 namespace podns::rootless::detail {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// slirp4netns's replies are a few hundred bytes; anything near this is not slirp4netns talking.
+constexpr std::size_t kMaxReplyBytes = 1u << 20;
 
 // Wait for `events` on fd until the deadline.
 Status wait_for(int fd, short events, Clock::time_point deadline, const std::string& what) {
@@ -53,7 +59,7 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
   }
   std::string body = json_dump(request);
   for (size_t off = 0; off < body.size();) {
-    ssize_t n = send(sock.get(), body.data() + off, body.size() - off, MSG_NOSIGNAL);
+    ssize_t n = sys::send(sock.get(), body.data() + off, body.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) return err(Error::from_errno("send"));
@@ -67,10 +73,10 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
   std::string reply;
   char buf[4096];
   for (;;) {
-    ssize_t n = recv(sock.get(), buf, sizeof buf, 0);
+    ssize_t n = sys::recv(sock.get(), buf, sizeof buf, 0);
     if (n > 0) {
       reply.append(buf, static_cast<size_t>(n));
-      if (reply.size() > (1u << 20)) return err(Error(Errc::corrupt, "reply larger than 1 MiB"));
+      if (reply.size() > kMaxReplyBytes) return err(Error(Errc::corrupt, "reply larger than 1 MiB"));
       continue;
     }
     if (n == 0) break;
@@ -78,22 +84,28 @@ Result<nlohmann::json> slirp_api_call(const std::string& socket_path, const nloh
     if (errno != EAGAIN) return err(Error::from_errno("recv"));
     if (auto w = wait_for(sock.get(), POLLIN, deadline, "wait for reply"); !w) return err(w.error());
   }
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(reply);
-  } catch (const nlohmann::json::exception& e) {
-    return err(Error(Errc::corrupt, fmt::format("unparseable reply \"{}\"", reply.substr(0, 200))));
-  }
-  if (!j.is_object()) return err(Error(Errc::corrupt, fmt::format("reply \"{}\" is no object", reply.substr(0, 200))));
+  auto r = parse_api_reply(op, reply);
+  if (!r) return err(std::move(r.error()));
+  return r;
+}
+
+Result<nlohmann::json> parse_api_reply(std::string_view op, std::string_view reply) {
+  // Size- and depth-limited: the error branch below prints what it got, and printing a reply
+  // nested a million deep would overflow the stack.
+  auto parsed = parse_json(reply, {.max_bytes = kMaxReplyBytes});
+  if (!parsed)
+    return fail(Errc::corrupt, fmt::format("unparseable reply \"{}\": {}", reply.substr(0, 200), parsed.error().what()));
+  nlohmann::json& j = *parsed;
+  if (!j.is_object()) return fail(Errc::corrupt, fmt::format("reply \"{}\" is no object", reply.substr(0, 200)));
   if (auto e = j.find("error"); e != j.end()) {
     auto d = e->is_object() ? e->find("desc") : e->end();  // value() would throw on a non-string desc
     std::string desc = d != e->end() && d->is_string() ? d->get<std::string>() : json_dump(*e);
-    return err(Error(Errc::plugin_failed, desc));
+    return fail(Errc::plugin_failed, desc);
   }
   if (auto r = j.find("return"); r != j.end()) return *r;
   // slirp4netns (1.x) answers list_hostfwd with a bare {"entries": [...]}, without "return".
   if (op == "list_hostfwd" && j.contains("entries")) return j;
-  return err(Error(Errc::corrupt, fmt::format("reply \"{}\" has neither return nor error", reply.substr(0, 200))));
+  return fail(Errc::corrupt, fmt::format("reply \"{}\" has neither return nor error", reply.substr(0, 200)));
 }
 
 Result<int> slirp_add_hostfwd(const std::string& socket_path, const PortForward& f) {
@@ -105,9 +117,13 @@ Result<int> slirp_add_hostfwd(const std::string& socket_path, const PortForward&
                           {"guest_port", f.container_port}}}};
   auto r = slirp_api_call(socket_path, req);
   if (!r) return std::unexpected(r.error());
-  if (!r->is_object() || !r->contains("id") || !(*r)["id"].is_number_integer())
-    return fail(Errc::corrupt, fmt::format("slirp4netns API add_hostfwd: reply without an id: {}", json_dump(*r)));
-  return (*r)["id"].get<int>();
+  return hostfwd_id_from(*r);
+}
+
+Result<int> hostfwd_id_from(const nlohmann::json& ret) {
+  auto id = ret.is_object() && ret.contains("id") ? json_integer<int>(ret["id"]) : std::nullopt;
+  if (!id) return fail(Errc::corrupt, fmt::format("slirp4netns API add_hostfwd: reply without an id: {}", json_dump(ret)));
+  return *id;
 }
 
 Status slirp_remove_hostfwd(const std::string& socket_path, int id) {
@@ -120,20 +136,24 @@ Status slirp_remove_hostfwd(const std::string& socket_path, int id) {
 Result<std::vector<PortForward>> slirp_list_hostfwd(const std::string& socket_path) {
   auto r = slirp_api_call(socket_path, {{"execute", "list_hostfwd"}});
   if (!r) return std::unexpected(r.error());
+  return hostfwds_from(*r);
+}
+
+Result<std::vector<PortForward>> hostfwds_from(const nlohmann::json& ret) {
   std::vector<PortForward> out;
   try {
-    for (auto& e : r->at("entries")) {
+    for (auto& e : ret.at("entries")) {
       PortForward f;
-      f.id = e.at("id").get<int>();
+      f.id = json_integer_at<int>(e, "id");
       f.proto = e.at("proto").get<std::string>() == "udp" ? Proto::udp : Proto::tcp;
       f.host_ip = e.value("host_addr", "0.0.0.0");
       if (f.host_ip == "0.0.0.0") f.host_ip.clear();
-      f.host_port = e.at("host_port").get<uint16_t>();
-      f.container_port = e.at("guest_port").get<uint16_t>();
+      f.host_port = json_integer_at<uint16_t>(e, "host_port");
+      f.container_port = json_integer_at<uint16_t>(e, "guest_port");
       out.push_back(std::move(f));
     }
   } catch (const nlohmann::json::exception& e) {
-    return fail(Errc::corrupt, fmt::format("slirp4netns API list_hostfwd: {}: {}", e.what(), json_dump(*r)));
+    return fail(Errc::corrupt, fmt::format("slirp4netns API list_hostfwd: {}: {}", e.what(), json_dump(ret)));
   }
   return out;
 }

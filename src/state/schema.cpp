@@ -167,7 +167,28 @@ ALTER TABLE port_mappings ADD COLUMN "range" INTEGER NOT NULL DEFAULT 1
 -- max("range") in one index probe: it bounds the scan for overlapping ranges when a pod is added.
 CREATE INDEX port_mappings_by_range ON port_mappings ("range");
 )sql"},
-    // 3 -> 4: the kind of a pods row: a podns pod, or a CNI attachment that the podns-bridge
+    // 3 -> 4: CNI DELs still owed. A row outlives its pod (no foreign key): it is written in the
+    // transaction that drops an attachment whose DEL failed, and goes once a retried DEL succeeds.
+    {R"sql(
+CREATE TABLE pending_dels (
+  id              INTEGER PRIMARY KEY,
+  pod             TEXT NOT NULL,
+  network         TEXT NOT NULL,
+  container_id    TEXT NOT NULL,
+  ifname          TEXT NOT NULL,
+  netns_path      TEXT NOT NULL,
+  netns_ino       INTEGER NOT NULL DEFAULT 0,
+  config          TEXT NOT NULL,
+  runtime_config  TEXT NOT NULL,
+  result          TEXT NOT NULL DEFAULT '',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_at      INTEGER NOT NULL,
+  last_attempt_at INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (network, container_id, ifname)
+);
+)sql"},
+    // 4 -> 5: the kind of a pods row: a podns pod, or a CNI attachment that the podns-bridge
     // plugin made for another runtime. Every older row is a pod. Listings read it: the covering
     // index grows by it.
     {R"sql(

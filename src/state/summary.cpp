@@ -2,12 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "podns/json_parse.hpp"
+
 namespace podns::state {
 
 AttachmentSummary summarize_cni_result(const std::string& result, const std::string& ifname) {
   AttachmentSummary out;
-  auto r = nlohmann::json::parse(result, nullptr, false);
-  if (!r.is_object()) return out;
+  auto parsed = parse_json(result);
+  if (!parsed || !parsed->is_object()) return out;
+  const nlohmann::json& r = *parsed;
   // nlohmann's value() throws on a type mismatch; the library API never throws.
   auto str = [](const nlohmann::json& o, const char* key) -> std::string {
     auto it = o.find(key);

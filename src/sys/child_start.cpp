@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "sys/child.hpp"
+#include "sys/io.hpp"
 
 namespace podns::sys {
 namespace {
@@ -37,7 +38,7 @@ Result<ChildProcess> start_child(const ChildPlan& plan, const CloneOptions& clon
   ChildFailure f;
   size_t got = 0;
   while (got < sizeof f) {
-    ssize_t n = ::read(rd.get(), reinterpret_cast<char*>(&f) + got, sizeof f - got);
+    ssize_t n = sys::read(rd.get(), reinterpret_cast<char*>(&f) + got, sizeof f - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<size_t>(n);

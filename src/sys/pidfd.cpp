@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <fstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -41,9 +40,9 @@ Result<bool> pidfd_is_alive(FdView pidfd) {
   if (!pid && pid.error().is(Errc::not_found)) return false;
   if (!pid) return fail(std::move(pid.error()).context(fdinfo_path));
   if (*pid <= 0) return false;
-  std::ifstream st(fmt::format("/proc/{}/stat", *pid));
-  std::string stat;
-  if (!std::getline(st, stat)) return false;
+  auto text = read_proc_file(fmt::format("/proc/{}/stat", *pid));
+  if (!text) return false;
+  std::string_view stat = *text;
   auto close = stat.rfind(')');
   if (close == std::string::npos || close + 2 >= stat.size()) return false;
   char state = stat[close + 2];

@@ -139,7 +139,9 @@ TEST(PodCli, InspectSaysWhenTheHelperDied) {
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find(fmt::format("helper:      slirp4netns pid {} not running (died)", pid)), std::string::npos)
       << text.out;
-  if (after["helpers"][0].contains("log")) EXPECT_NE(text.out.find("  last log:\n    "), std::string::npos) << text.out;
+  if (after["helpers"][0].contains("log")) {
+    EXPECT_NE(text.out.find("  last log:\n    "), std::string::npos) << text.out;
+  }
   auto rm = run_podns({"pod", "rm", name}, env);
   EXPECT_EQ(rm.exit_code, 0) << rm.err;
   EXPECT_EQ(json_of(run_podns({"pod", "ls", "--json"}, env)).size(), 0u);
@@ -176,7 +178,7 @@ TEST(PodCli, StateSurvivesRestartsAndCrashes) {
   auto before = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   auto env_kill = env;
   env_kill.push_back("PODNS_TEST_KILL_POINT=create.attach-configured");
-  EXPECT_EQ(run_podns({"pod", "create", "crashy"}, env_kill).exit_code, 128 + 9);
+  EXPECT_EQ(test::run_podns_faulty({"pod", "create", "crashy"}, env_kill).exit_code, 128 + 9);
   auto after = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   EXPECT_EQ(after, before);
   // The recorded address is the one the kernel has.

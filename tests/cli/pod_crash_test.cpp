@@ -1,4 +1,5 @@
-// SIGKILL `pod create` and `pod rm` at every kill point (PODNS_TEST_KILL_POINT, test-only), then
+// SIGKILL `pod create` and `pod rm` at every kill point (podns-faulty, the CLI with a fault handler
+// that honours PODNS_TEST_KILL_POINT; src/sys/fault.hpp), then
 // prove that `podns gc` leaves zero pins, mounts, veths, iptables/nft rules, CNI cache entries,
 // host-local leases and processes. The leak check after each case covers mounts, host interfaces,
 // nft rules and processes on top of the asserts here.
@@ -66,7 +67,7 @@ void create_killed(PodWorld& w, const std::string& name, const std::string& netw
   killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + point);
   std::vector<std::string> args = {"pod", "create", name, "-p", fmt::format("127.0.0.1:{}:80", port)};
   if (!network.empty()) args.insert(args.end(), {"--network", network});
-  auto r = run_podns(args, killed);
+  auto r = test::run_podns_faulty(args, killed);
   ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << point << " not reached: " << r.err;
 }
 
@@ -138,7 +139,7 @@ TEST_P(PodRmCrash, RemoveKilledThenGcLeavesNothing) {
   ASSERT_EQ(run_podns(args, env).exit_code, 0);
   auto killed = env;
   killed.push_back(std::string("PODNS_TEST_KILL_POINT=") + point);
-  auto r = run_podns({"pod", "rm", name}, killed);
+  auto r = test::run_podns_faulty({"pod", "rm", name}, killed);
   ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << point << " not reached: " << r.err;
   auto gc = run_podns({"gc"}, env);
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
@@ -154,6 +155,35 @@ INSTANTIATE_TEST_SUITE_P(KillPoints, PodRmCrash,
                            for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return n;
                          });
+
+// The installed CLI has no fault handler: the variable the crash tests give podns-faulty does
+// nothing to it, and the binary does not even hold its name.
+TEST(ShippedCli, HasNoKillPoints) {
+  PODNS_REQUIRE_ROOT();
+  PODNS_REQUIRE_TOOL("nft", "nftables");
+  PodWorld w;
+  auto env = w.cli_env();
+  env.push_back("PODNS_TEST_KILL_POINT=create.recorded");
+  std::string name = test::unique_name("ship");
+  auto r = run_podns({"pod", "create", name}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run_podns({"pod", "rm", name}, w.cli_env()).exit_code, 0);
+  // The binary (with debug info, a few hundred MB) in chunks that overlap by the name's length.
+  const std::string needle = "PODNS_TEST_KILL_POINT";
+  std::ifstream bin(test::podns_cli(), std::ios::binary);
+  ASSERT_TRUE(bin.good());
+  std::string window;
+  std::vector<char> chunk(1 << 20);
+  bool found = false;
+  while (!found) {
+    bin.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    if (bin.gcount() <= 0) break;
+    window.append(chunk.data(), static_cast<size_t>(bin.gcount()));
+    found = window.find(needle) != std::string::npos;
+    window.erase(0, window.size() - std::min(window.size(), needle.size() - 1));
+  }
+  EXPECT_FALSE(found) << test::podns_cli() << " contains " << needle;
+}
 
 // gc's other duties: a pod whose pin vanished, a pin whose state vanished, a lease and a CNI cache
 // entry without a pod.

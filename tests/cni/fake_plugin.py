@@ -1,8 +1,9 @@
 #!/usr/bin/python3 -I
 # A fake CNI plugin for podns's tests: produces on demand what real plugins will not (error
-# objects with codes, stderr-only errors, garbage, crashes, hangs with a grandchild, old result
-# versions, 1.1.0 STATUS/GC). Installed into a test's CNI_PATH as a symlink named after the plugin
-# type; behaviour comes from the "fake" object of its config, supported versions from
+# objects with codes, stderr-only errors, garbage, crashes, a death halfway through writing the
+# result, hangs with a grandchild, old result versions, 1.1.0 STATUS/GC). Installed into a test's
+# CNI_PATH as a symlink named after the plugin type; behaviour comes from the "fake" object of its
+# config (a failure may last only while a file exists: "failWhile"), supported versions from
 # <argv0>.versions (a JSON list) when present. Every call is appended to fake.log as one JSON line.
 import json, os, signal, sys, time
 
@@ -43,6 +44,15 @@ if version not in supported:
 
 if cmd in fake.get("crash", []):
     os.kill(os.getpid(), signal.SIGSEGV)
+if cmd in fake.get("dieMidWrite", []):
+    # Half a result on stdout, then SIGKILL: a plugin the OOM killer (or kill -9) stops while it
+    # writes its answer, after its side effects. The runtime must not take the half for a result.
+    text = json.dumps({"cniVersion": version,
+                       "interfaces": [{"name": "eth0", "sandbox": os.environ.get("CNI_NETNS", "")}],
+                       "ips": [{"address": "10.99.0.2/24", "interface": 0}]})
+    sys.stdout.write(text[:len(text) // 2])
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
 if cmd in fake.get("hang", {}):
     pid = os.fork()
     if pid == 0:
@@ -50,6 +60,15 @@ if cmd in fake.get("hang", {}):
     with open(fake["hang"][cmd], "w") as f:
         f.write(str(pid))
     time.sleep(300)
+if cmd in fake.get("failWhile", {}):
+    # Fails only while the named file exists: a test "fixes" the plugin by removing it, and a DEL
+    # retried later with the conflist stored at ADD time then succeeds.
+    e = dict(fake["failWhile"][cmd])
+    if os.path.exists(e.pop("file")):
+        e.setdefault("code", 11)
+        e.setdefault("msg", "fake %s failure" % cmd)
+        e.setdefault("cniVersion", version)
+        out(e, 1)
 if cmd in fake.get("fail", {}):
     e = dict(fake["fail"][cmd])
     e.setdefault("cniVersion", version)

@@ -168,6 +168,63 @@ TEST_F(RuntimeFake, FailedAddRollsBackWhatRan) {
   EXPECT_FALSE(std::filesystem::exists(cache_file()));
 }
 
+TEST_F(RuntimeFake, FailedAddReportsARollbackWhoseDelFailed) {
+  // c's ADD fails; the rollback DELs c, b, a, and a's DEL fails too.
+  auto n = net("1.0.0", {"a", "b", "c"},
+               {{{"fail", {{"DEL", {{"code", 11}, {"msg", "a cannot DEL"}}}}}}, {}, {{"fail", {{"ADD", {{"code", 7}}}}}}});
+  AddRollback rollback;
+  auto r = rt->add(n, conf, &rollback);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(sequence(), (std::vector<std::string>{"ADD a", "ADD b", "ADD c", "DEL c", "DEL b", "DEL a"}));
+  EXPECT_TRUE(rollback.failed);
+  ASSERT_EQ(rollback.errors.size(), 1u);
+  EXPECT_NE(rollback.errors[0].message().find("a cannot DEL"), std::string::npos) << rollback.errors[0].message();
+  // What the rollback handed the plugins, for whoever retries the DEL: a's and b's interfaces.
+  ASSERT_TRUE(rollback.prev_result.has_value());
+  ASSERT_EQ(rollback.prev_result->interfaces.size(), 2u);
+  EXPECT_EQ(rollback.prev_result->interfaces[0].name, "a-eth0");
+  ASSERT_EQ(warnings.size(), 1u);  // still a warning too
+  EXPECT_FALSE(std::filesystem::exists(cache_file()));
+
+  // A rollback whose DELs all succeed says so; so does a successful ADD.
+  auto ok = net("1.0.0", {"a", "b"}, {{}, {{"fail", {{"ADD", {{"code", 7}}}}}}});
+  ASSERT_FALSE(rt->add(ok, conf, &rollback));
+  EXPECT_FALSE(rollback.failed);
+  EXPECT_TRUE(rollback.errors.empty());
+  ASSERT_OK(rt->add(net("1.0.0", {"a"}), conf, &rollback));
+  EXPECT_FALSE(rollback.failed);
+}
+
+TEST_F(RuntimeFake, DelOptionsGiveAFallbackResultAndLeaveTheNetnsOut) {
+  auto n = net("1.0.0", {"a", "b"});
+  CniResult fallback;
+  fallback.cni_version = "1.0.0";
+  fallback.interfaces.push_back({"from-the-state", "02:00:00:00:00:09", ""});
+  DelOptions opts;
+  opts.fallback_result = fallback;
+  opts.without_netns = true;
+  // No cache entry: the fallback is prevResult; CNI_NETNS is empty.
+  ASSERT_OK(rt->del(n, conf, opts));
+  auto calls = bin.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  for (auto& c : calls) {
+    EXPECT_EQ(c["command"], "DEL");
+    EXPECT_EQ(c["env"]["CNI_NETNS"], "");
+    EXPECT_EQ(c["env"]["CNI_CONTAINERID"], "ctr1");
+    EXPECT_EQ(c["conf"]["prevResult"]["interfaces"][0]["name"], "from-the-state");
+  }
+  // A cache entry wins over the fallback, and without_netns wins over the netns it names.
+  ASSERT_OK(rt->add(n, conf));
+  RuntimeConf no_netns = conf;
+  no_netns.netns.clear();
+  ASSERT_OK(rt->del(n, no_netns, opts));
+  calls = bin.calls();
+  ASSERT_EQ(calls.size(), 6u);
+  EXPECT_EQ(calls[4]["conf"]["prevResult"]["interfaces"][0]["name"], "a-eth0");
+  EXPECT_EQ(calls[4]["env"]["CNI_NETNS"], "");
+  EXPECT_FALSE(std::filesystem::exists(cache_file()));
+}
+
 TEST_F(RuntimeFake, BadResultAndHangAndCrashRollBack) {
   auto garbage = net("1.0.0", {"a", "b"}, {{}, {{"garbage", {{"ADD", "not json"}}}}});
   auto r1 = rt->add(garbage, conf);
@@ -193,6 +250,22 @@ TEST_F(RuntimeFake, BadResultAndHangAndCrashRollBack) {
   ASSERT_FALSE(r4);
   EXPECT_TRUE(r4.error().is(Errc::timed_out));
   EXPECT_EQ(bin.calls().back()["command"], "DEL");
+}
+
+// A plugin SIGKILLed while writing its result (half a JSON object on stdout): the half is never
+// parsed as a result, the error says what happened, and every plugin that ran gets its DEL.
+TEST_F(RuntimeFake, PluginKilledMidWriteRollsBack) {
+  auto dying = net("1.0.0", {"a", "b"}, {{}, {{"dieMidWrite", {"ADD"}}}});
+  auto r = rt->add(dying, conf);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(Errc::plugin_failed)) << r.error().message();
+  EXPECT_NE(r.error().message().find("plugin b (ADD): killed by signal 9"), std::string::npos) << r.error().message();
+  EXPECT_EQ(sequence(), (std::vector<std::string>{"ADD a", "ADD b", "DEL b", "DEL a"}));
+  EXPECT_FALSE(std::filesystem::exists(cache_file()));
+  // Nothing is stuck: the same container attaches once the plugin behaves.
+  auto ok = rt->add(net("1.0.0", {"a", "b"}), conf);
+  ASSERT_OK(ok);
+  EXPECT_OK(rt->del(net("1.0.0", {"a", "b"}), conf));
 }
 
 TEST_F(RuntimeFake, MissingPluginOrBadInputAttachesNothing) {

@@ -137,6 +137,41 @@ TEST(Subid, AllocateSpansRangesWhenNeeded) {
   EXPECT_OK(validate_idmap(*m));
 }
 
+// Found by fuzz_idmap: /etc/subuid may list overlapping ranges for a user (usermod -v adds one
+// without looking at the others); the ids they share were handed out once per range, and the
+// kernel refuses a map whose host ranges overlap.
+TEST(Subid, AllocateTakesAnIdOnceFromOverlappingRanges) {
+  std::vector<SubidRange> allowed{{"u", 100000, 200}, {"u", 100050, 1000}};
+  auto m = allocate_idmap(allowed, 601, {{0, 100000, 100}});
+  ASSERT_OK(m);
+  EXPECT_EQ(*m, (IdMap{{0, 100100, 100}, {100, 100200, 501}}));
+  EXPECT_OK(validate_idmap(*m));
+  EXPECT_OK(check_idmap_allowed(*m, 1000, allowed));
+  auto same = allocate_idmap(std::vector<SubidRange>{{"u", 100000, 10}, {"u", 100000, 10}}, 10, {});
+  ASSERT_OK(same);
+  EXPECT_EQ(*same, (IdMap{{0, 100000, 10}}));
+  auto too_many = allocate_idmap(std::vector<SubidRange>{{"u", 100000, 10}, {"u", 100000, 10}}, 11, {});
+  ASSERT_FALSE(too_many);
+  EXPECT_TRUE(too_many.error().is(Errc::not_found));
+}
+
+// fuzz_idmap's invariant (an `auto` map is a valid map) fails on this too (corpus/idmap/scattered):
+// free ids scattered between ids in use made a map of more lines than the kernel takes (340);
+// that is an error up front, not a map that fails to be written.
+TEST(Subid, AllocateStopsAtTheKernelsLineLimit) {
+  IdMap in_use;
+  for (uint32_t i = 0; i < 400; ++i) in_use.push_back({i, 100000 + 2 * i, 1});
+  std::vector<SubidRange> allowed{{"u", 100000, 800}};
+  auto fits = allocate_idmap(allowed, kMaxIdMapRanges, in_use);
+  ASSERT_OK(fits);
+  EXPECT_EQ(fits->size(), kMaxIdMapRanges);
+  EXPECT_OK(validate_idmap(*fits));
+  auto m = allocate_idmap(allowed, kMaxIdMapRanges + 1, in_use);
+  ASSERT_FALSE(m);
+  EXPECT_TRUE(m.error().is(Errc::not_found));
+  EXPECT_NE(m.error().message().find("340"), std::string::npos) << m.error().message();
+}
+
 TEST(Subid, CallerMayUseOnlyItsRanges) {
   std::vector<SubidRange> allowed{{"podns-test", 2000000, 65536}};
   EXPECT_OK(check_idmap_allowed({{0, 2000000, 65536}}, 999, allowed));

@@ -264,20 +264,33 @@ TEST_F(UsernsSet, ReadingMapsOfANonUserNamespaceIsRefused) {
   EXPECT_TRUE(maps.error().is(Errc::wrong_namespace_type));
 }
 
-TEST_F(UsernsSet, AutoRangesAvoidPinnedUserNamespaces) {
+// The pins' half of `auto` (pod::reserve_auto_idmappings adds the state's half and the lock).
+TEST_F(UsernsSet, PinnedMapsAreReadBackForAutoRanges) {
   for (const char* f : {"subuid", "subgid"}) {
     std::ofstream(dir_ / f) << "root:3000000:131072\n";
   }
   SubidFiles files{dir_ / "subuid", dir_ / "subgid"};
-  auto first_maps = allocate_auto_idmappings(paths_, 65536, files);
+  auto none = pinned_userns_idmappings(paths_);
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+  auto first_maps = auto_idmappings(65536, {}, {}, files);
   ASSERT_OK(first_maps);
   EXPECT_EQ(first_maps->uid, (IdMap{{0, 3000000, 65536}}));
   auto first = create_userns_set({.paths = paths_, .name = name_, .types = {NamespaceType::user}, .idmaps = *first_maps});
   ASSERT_OK(first);
-  auto second_maps = allocate_auto_idmappings(paths_, 65536, files);
+  auto pinned = pinned_userns_idmappings(paths_);
+  ASSERT_OK(pinned);
+  ASSERT_EQ(pinned->size(), 1u);
+  EXPECT_EQ((*pinned)[0].uid, first_maps->uid);
+  auto second_maps = auto_idmappings(65536, (*pinned)[0].uid, (*pinned)[0].gid, files);
   ASSERT_OK(second_maps);
   EXPECT_EQ(second_maps->uid, (IdMap{{0, 3065536, 65536}}));
   EXPECT_EQ(second_maps->gid, (IdMap{{0, 3065536, 65536}}));
+  // A pin whose maps the caller already knows is not read again.
+  std::string known[] = {first->find(NamespaceType::user)->path};
+  auto skipped = pinned_userns_idmappings(paths_, known);
+  ASSERT_OK(skipped);
+  EXPECT_TRUE(skipped->empty());
 }
 
 TEST(Sysctl, ParseAndClassify) {

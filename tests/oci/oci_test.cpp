@@ -1,13 +1,17 @@
 // OCI runtime spec namespaces and mappings: parse (good and bad input), filter, emit, merge, and
 // spawning with a spec on the real kernel.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "podns/namespace.hpp"
 #include "podns/oci.hpp"
 #include "podns/pin.hpp"
+#include "podns/process.hpp"
 #include "test_support.hpp"
 
 namespace podns {
@@ -51,7 +55,7 @@ TEST(OciSpec, RejectsBadInput) {
     const char* json;
     const char* want;
   } cases[] = {
-      {"{", "not valid JSON"},
+      {"{", "config: invalid JSON"},
       {"[]", "not a JSON object"},
       {R"({"linux": {"namespaces": {}}})", "not an array"},
       {R"({"linux": {"namespaces": [{"type": "bogus"}]}})", "linux.namespaces[0]"},
@@ -160,6 +164,62 @@ TEST(OciSpec, LoadConfigFromFile) {
   auto bad = oci::load_config(dir / "bad.json");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("bad.json"), std::string::npos);
+}
+
+// load_config in a child process, so that a hang is seen (and ended) instead of hanging the test:
+// its exit code (0 loaded, 1 refused with a clear message, 2 refused unclearly), or nullopt when
+// it had not returned within `deadline`.
+std::optional<int> load_config_in_child(const std::string& path, const std::string& expected_message,
+                                        std::chrono::seconds deadline = std::chrono::seconds(10)) {
+  auto fn = [&]() -> int {
+    auto spec = oci::load_config(path);
+    if (spec) return 0;
+    return spec.error().is(Errc::invalid_argument) &&
+                   spec.error().message().find(expected_message) != std::string::npos &&
+                   spec.error().message().find(path) != std::string::npos
+               ? 1
+               : 2;
+  };
+  auto child = clone_process(CloneOptions{}, fn);
+  if (!child) return -1;
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    auto done = child->try_wait();
+    if (!done) return -1;
+    if (*done) return **done;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  (void)child->kill_and_wait();
+  return std::nullopt;
+}
+
+// A FIFO in config.json's place: std::ifstream waited for a writer forever.
+TEST(OciSpec, LoadConfigOfAFifoFailsAtOnce) {
+  test::TempDir dir("oci");
+  ASSERT_EQ(::mkfifo((dir / "config.json").c_str(), 0600), 0);
+  auto code = load_config_in_child(dir / "config.json", "not a regular file");
+  ASSERT_TRUE(code) << "load_config of a FIFO still blocked after 10 s";
+  EXPECT_EQ(*code, 1);
+}
+
+TEST(OciSpec, LoadConfigRefusesA100MBFileAndDeepNesting) {
+  test::TempDir dir("oci");
+  std::string huge = dir / "huge.json";
+  std::ofstream(huge).close();
+  ASSERT_EQ(::truncate(huge.c_str(), 100 << 20), 0);  // sparse: no disk used
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(load_config_in_child(huge, "larger than 16777216 bytes"), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+
+  // Valid JSON nested 100000 deep where parse_config never looks: it is refused all the same,
+  // before anything can recurse through it.
+  std::string deep = dir / "deep.json";
+  std::ofstream(deep) << R"({"annotations": {"x": )" << std::string(100000, '[') << std::string(100000, ']')
+                      << "}}";
+  EXPECT_EQ(load_config_in_child(deep, "nested deeper than 64 levels"), 1);
+  auto text = oci::parse_config_text(std::string(100000, '[') + std::string(100000, ']'));
+  ASSERT_FALSE(text);
+  EXPECT_TRUE(text.error().is(Errc::invalid_argument)) << text.error().message();
 }
 
 TEST(OciSpec, SpawnWithASpec) {

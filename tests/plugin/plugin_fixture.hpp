@@ -130,15 +130,16 @@ class PluginWorld {
   }
 
   // The plugin exec'd directly, as a runtime does: one plugin object (name and cniVersion added).
+  // `binary`: podns-bridge, or PODNS_BRIDGE_FAULTY_PATH for the crash tests.
   CommandResult exec_plugin(const std::string& command, const std::string& version, const std::string& container_id,
-                            const std::string& netns, nlohmann::json conf,
-                            std::vector<std::string> extra_env = {}) const {
+                            const std::string& netns, nlohmann::json conf, std::vector<std::string> extra_env = {},
+                            const std::string& binary = PODNS_BRIDGE_PATH) const {
     conf["name"] = net_;
     conf["cniVersion"] = version;
     std::vector<std::string> e = {"CNI_COMMAND=" + command, "CNI_CONTAINERID=" + container_id, "CNI_NETNS=" + netns,
                                   "CNI_IFNAME=eth0", "CNI_PATH=" + cni_path()};
     e.insert(e.end(), extra_env.begin(), extra_env.end());
-    return run({PODNS_BRIDGE_PATH}, e, conf.dump());
+    return run({binary}, e, conf.dump());
   }
 
   // What the state and the kernel hold for this world's network: rows, leases, forwards.

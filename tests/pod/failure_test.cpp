@@ -15,6 +15,7 @@
 namespace podns::pod {
 namespace {
 
+using podns::test::expect_no_trace;
 using podns::test::PodWorld;
 namespace fs = std::filesystem;
 
@@ -22,27 +23,6 @@ namespace fs = std::filesystem;
   PODNS_REQUIRE_ROOT();                                                     \
   PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
   PODNS_REQUIRE_TOOL("nft", "nftables")
-
-// Nothing of pod `name` remains: state, pins, CNI cache entries, host-local leases.
-void expect_no_trace(PodWorld& w, const std::string& name) {
-  EXPECT_TRUE(inspect(w.env, name).error().is(Errc::not_found));
-  auto pins = find_pins(w.env.paths, name);
-  ASSERT_OK(pins);
-  EXPECT_TRUE(pins->empty());
-  std::string id = container_id(name);
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(w.env.paths.cni_cache_dir + "/results", ec);
-       !ec && it != fs::recursive_directory_iterator(); ++it)
-    EXPECT_EQ(it->path().filename().string().find("-" + id + "-"), std::string::npos) << it->path();
-  for (auto it = fs::recursive_directory_iterator(w.env.default_network.data_dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); ++it) {
-    if (!it->is_regular_file()) continue;
-    std::ifstream f(it->path());
-    std::string first;
-    std::getline(f, first);
-    EXPECT_NE(first.substr(0, first.find('\r')), id) << "lease " << it->path();
-  }
-}
 
 TEST(PodFailure, InvalidInputIsRejectedBeforeAnything) {
   PodWorld w;
@@ -233,15 +213,32 @@ TEST(PodFailure, RemoveGoesOnWhenAPluginFailsAndRetriesLater) {
   expect_no_trace(w, "fl");
 }
 
-TEST(PodFailure, ForceRemoveDropsStateDespiteFailures) {
+TEST(PodFailure, ForceRemoveDropsStateDespiteFailuresAndKeepsTheDelPending) {
   REQUIRE_CNI();
   PodWorld w;
-  write_flaky_plugin(w);
+  std::string flag = write_flaky_plugin(w);
   ASSERT_OK(create(w.env, {.name = "ff", .networks = {"podns", "flaky"}}));
   ASSERT_OK(remove(w.env, "ff", {.force = true}));
   ASSERT_FALSE(w.warnings.empty());
   EXPECT_NE(w.warnings.front().find("flaky DEL failure"), std::string::npos) << w.warnings.front();
+  EXPECT_NE(w.warnings.front().find("kept as a pending DEL"), std::string::npos) << w.warnings.front();
   expect_no_trace(w, "ff");
+  // The DEL it still owes is kept (with the stored result), not forgotten with the pod.
+  auto pending = pending_dels(w.env);
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().network, "flaky");
+  EXPECT_EQ(pending->front().container_id, container_id("ff"));
+  EXPECT_EQ(pending->front().ifname, "eth1");
+  EXPECT_NE(pending->front().result, "");
+  fs::remove(flag);
+  auto g = gc(w.env);
+  ASSERT_OK(g);
+  EXPECT_EQ(g->pending_dels_done, 1);
+  EXPECT_TRUE(g->errors.empty()) << g->errors.front().message();
+  pending = pending_dels(w.env);
+  ASSERT_OK(pending);
+  EXPECT_TRUE(pending->empty());
 }
 
 TEST(PodConcurrency, TwoOperationsOnOnePodSerializeAndGcExcludesThem) {

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podns/fd.hpp"
+#include "podns/pin.hpp"
 #include "podns/pod/networks.hpp"
 #include "podns/pod/pod.hpp"
 #include "podns/run_in_ns.hpp"
@@ -257,6 +258,27 @@ inline Result<bool> ping_from(const std::string& netns_path, const std::string& 
     if (from.sin_addr.s_addr == to.sin_addr.s_addr && icmp->type == ICMP_ECHOREPLY &&
         icmp->un.echo.id == req.un.echo.id)
       return true;
+  }
+}
+
+// Nothing of pod `name` remains: state, pins, CNI cache entries, host-local leases.
+inline void expect_no_trace(PodWorld& w, const std::string& name) {
+  EXPECT_TRUE(pod::inspect(w.env, name).error().is(Errc::not_found));
+  auto pins = find_pins(w.env.paths, name);
+  ASSERT_OK(pins);
+  EXPECT_TRUE(pins->empty());
+  std::string id = pod::container_id(name);
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(w.env.paths.cni_cache_dir + "/results", ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); ++it)
+    EXPECT_EQ(it->path().filename().string().find("-" + id + "-"), std::string::npos) << it->path();
+  for (auto it = std::filesystem::recursive_directory_iterator(w.env.default_network.data_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); ++it) {
+    if (!it->is_regular_file()) continue;
+    std::ifstream f(it->path());
+    std::string first;
+    std::getline(f, first);
+    EXPECT_NE(first.substr(0, first.find('\r')), id) << "lease " << it->path();
   }
 }
 

@@ -110,6 +110,25 @@ TEST(Record, CorruptJsonIsAnErrorNotAnException) {
   }
 }
 
+// fuzz_state_rows failed on such rows (corpus/state_rows/helper_numbers.json): numbers were
+// converted to whatever their field holds (a port of -1 became 65535, a pid of 2^32 + 1 the pid 1)
+// and a float out of range was undefined behaviour.
+TEST(Record, NumbersThatDoNotFitAreCorrupt) {
+  const std::string fwd = R"(,"forwards":[{"host_ip":"","host_port":8080,"container_port":80,"protocol":"tcp"}]})";
+  ASSERT_OK(record_from_json(R"({"driver":"pasta","pid":42,"start_time":7)" + fwd));
+  for (std::string text : {R"({"driver":"pasta","pid":4294967297,"start_time":7})",
+                           R"({"driver":"pasta","pid":1e300,"start_time":7})",
+                           R"({"driver":"pasta","pid":42.5,"start_time":7})",
+                           R"({"driver":"pasta","pid":42,"start_time":-1})",
+                           R"({"driver":"pasta","pid":42,"start_time":7,"forwards":[{"host_port":-1,"container_port":80}]})",
+                           R"({"driver":"pasta","pid":42,"start_time":7,"forwards":[{"host_port":8080,"container_port":65536}]})",
+                           R"({"driver":"pasta","pid":42,"start_time":7,"forwards":[{"host_port":80,"container_port":80,"id":1e10}]})"}) {
+    auto r = record_from_json(text);
+    ASSERT_FALSE(r.has_value()) << text;
+    EXPECT_TRUE(r.error().is(Errc::corrupt)) << text;
+  }
+}
+
 TEST(PrivilegedPort, RootMayUseAnyPort) {
   PODNS_REQUIRE_ROOT();
   EXPECT_OK(check_host_port_allowed({"", 80, 80, Proto::tcp, -1}));

@@ -554,6 +554,21 @@ TEST(Slirp4netnsApi, ErrorsAreClear) {
   EXPECT_NE(none.error().message().find("connect " + dir / "nobody.sock"), std::string::npos);
 }
 
+// A reply nested far deeper than any slirp4netns answer (but under the 1 MiB reply limit) is
+// refused when it is parsed: printing it in the error message recursed once per level and
+// overflowed the stack.
+TEST(Slirp4netnsApi, DeeplyNestedReplyIsRefusedClearly) {
+  TempDir dir("api");
+  constexpr int kDepth = 400000;
+  std::string path = dir / "deep.sock";
+  FakeApi api(path, R"({"error":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}");
+  auto r = detail::slirp_api_call(path, {{"execute", "list_hostfwd"}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(r.error().is(Errc::corrupt)) << r.error().message().substr(0, 300);
+  EXPECT_NE(r.error().message().find("nested deeper than 64 levels"), std::string::npos)
+      << r.error().message().substr(0, 300);
+}
+
 TEST(Slirp4netnsApi, ListParsesEntries) {
   TempDir dir("api");
   std::string path = dir / "list.sock";

@@ -155,6 +155,7 @@ TEST(RootlessSession, KilledPauseProcessIsRecovered) { run_as_user("KilledPause"
 TEST(RootlessSession, StalePidFileIsReplacedNeverSignalled) { run_as_user("StalePidFile"); }
 TEST(RootlessSession, UserWithoutSubordinateIds) { run_as_user("NoSubids"); }
 TEST(RootlessSession, StopVerb) { run_as_user("StopVerb"); }
+TEST(RootlessSession, CreateKilledAtTheHelperPointsThenGcLeavesNothing) { run_as_user("HelperKillPoints"); }
 
 // Root needs no session: unshare just runs the command, status says so, stop does nothing.
 TEST(RootlessSession, RootJustRuns) {
@@ -500,6 +501,60 @@ TEST(SessionInner, StopVerb) {
   EXPECT_FALSE(fs::exists(pid_file()));
   EXPECT_EQ(podns({"pod", "rm", name}).exit_code, 0);
   EXPECT_TRUE(wait_pid_file_gone());
+}
+
+// Live slirp4netns and pasta processes with an argument under `dir`.
+std::vector<pid_t> helpers_under(const std::string& dir) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string comm = read_text("/proc/" + pid + "/comm");
+    if (comm != "slirp4netns\n" && comm.rfind("pasta", 0) != 0 && comm.rfind("passt", 0) != 0) continue;
+    if (read_text("/proc/" + pid + "/cmdline").find(dir + "/") == std::string::npos) continue;
+    if (podns::test::process_running(std::stoi(pid))) out.push_back(std::stoi(pid));
+  }
+  return out;
+}
+
+// `pod create` SIGKILLed (podns-faulty) after the helper intent is recorded, and after the helper
+// started but before its record was committed: gc (or pod rm) rolls the pod back and stops the
+// helper no record names; no helper, pin or state row is left, and the session ends with its last
+// pin.
+TEST(SessionInner, HelperKillPoints) {
+  SESSION_INNER_ONLY();
+  Cleanup cleanup;
+  for (const char* driver : {"slirp4netns", "pasta"}) {
+    for (const char* point : {"create.helper-intent", "create.helper-started"}) {
+      std::string name = cleanup.pod("hk");
+      auto r = podns::test::run_podns_faulty({"pod", "create", name, "--rootless-net", driver},
+                                             {std::string("PODNS_TEST_KILL_POINT=") + point});
+      ASSERT_EQ(r.exit_code, 128 + 9) << driver << " " << point << " not reached: " << r.err;
+      auto running = helpers_under(run_dir() + "/rootless");
+      EXPECT_EQ(running.size(), std::string(point) == "create.helper-started" ? 1u : 0u) << driver << " " << point;
+      auto gc = podns({"gc"});
+      EXPECT_EQ(gc.exit_code, 0) << gc.err;
+      EXPECT_NE(gc.out.find("pod " + name + ": create interrupted, rolled back"), std::string::npos) << gc.out;
+      for (pid_t pid : running) EXPECT_TRUE(wait_gone(pid)) << driver << " pid " << pid << " left running";
+      EXPECT_TRUE(helpers_under(run_dir() + "/rootless").empty());
+      EXPECT_EQ(podns({"pod", "ls", "--json"}).out, "[]\n") << "state row left";
+      EXPECT_FALSE(fs::exists(run_dir() + "/netns/" + name)) << "pin file left";
+      EXPECT_TRUE(wait_pid_file_gone()) << "the session outlived the last pin";
+    }
+  }
+  // `pod rm` instead of gc stops the unrecorded helper too.
+  std::string name = cleanup.pod("hk");
+  auto r = podns::test::run_podns_faulty({"pod", "create", name, "--rootless-net", "slirp4netns"},
+                                         {"PODNS_TEST_KILL_POINT=create.helper-started"});
+  ASSERT_EQ(r.exit_code, 128 + 9) << r.err;
+  auto running = helpers_under(run_dir() + "/rootless");
+  ASSERT_EQ(running.size(), 1u);
+  auto rm = podns({"pod", "rm", name});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_TRUE(wait_gone(running[0])) << "slirp4netns pid " << running[0] << " left running";
+  EXPECT_EQ(podns({"gc"}).out, "") << "pod rm left this for gc";
+  EXPECT_TRUE(wait_pid_file_gone()) << "the session outlived the last pin";
 }
 
 }  // namespace

@@ -316,7 +316,7 @@ TEST(Migration, TwoToThreeKeepsCniPodsAndTheirRowsRemovable) {
   EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
 }
 
-TEST(Migration, ThreeToFourMakesEveryOlderRowAPodAndListsTheKindFromTheIndex) {
+TEST(Migration, FromTwoToFiveEveryOlderRowIsAPodAndTheKindIsListedFromTheIndex) {
   TempDir dir;
   std::string path = dir / "podns.db";
   write_schema_v2_database(path);
@@ -348,6 +348,153 @@ TEST(Migration, ThreeToFourMakesEveryOlderRowAPodAndListsTheKindFromTheIndex) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   EXPECT_NE(sqlite3_exec(raw, "UPDATE pods SET kind = 'other'", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(raw);
+}
+
+// What the 2 -> 3 step added, as schema 3 shipped it (on top of kSchemaV2Step).
+constexpr const char* kSchemaV3Step = R"sql(
+CREATE TABLE networks (
+  name TEXT PRIMARY KEY, driver TEXT NOT NULL, bridge TEXT NOT NULL UNIQUE, options TEXT NOT NULL,
+  created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE leases (
+  network TEXT NOT NULL REFERENCES networks (name), address TEXT NOT NULL, pod TEXT NOT NULL,
+  idx INTEGER NOT NULL, PRIMARY KEY (network, address),
+  FOREIGN KEY (pod, idx) REFERENCES attachments (pod, idx) ON DELETE CASCADE) WITHOUT ROWID;
+CREATE INDEX leases_by_attachment ON leases (pod, idx);
+CREATE TABLE ipam_cursors (
+  network TEXT NOT NULL REFERENCES networks (name) ON DELETE CASCADE, "range" TEXT NOT NULL,
+  address TEXT NOT NULL, PRIMARY KEY (network, "range")) WITHOUT ROWID;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+ALTER TABLE attachments ADD COLUMN driver TEXT NOT NULL DEFAULT 'cni' CHECK (driver IN ('cni', 'native'));
+ALTER TABLE attachments ADD COLUMN host_ifname TEXT NOT NULL DEFAULT '';
+DROP INDEX attachments_summary;
+CREATE INDEX attachments_summary ON attachments (pod, idx, network, ifname, state, mac, driver, host_ifname);
+ALTER TABLE port_mappings ADD COLUMN "range" INTEGER NOT NULL DEFAULT 1
+  CHECK ("range" >= 1 AND host_port + "range" - 1 <= 65535 AND container_port + "range" - 1 <= 65535);
+CREATE INDEX port_mappings_by_range ON port_mappings ("range");
+PRAGMA user_version = 3;
+)sql";
+
+TEST(Migration, FromThreeKeepsEveryRowAndAddsPendingDels) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  write_schema_v2_database(path);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    exec_sql(raw, kSchemaV3Step);
+    exec_sql(raw, R"sql(
+INSERT INTO networks VALUES ('n1', 'bridge', 'podns1', '{"subnets":["10.90.0.0/24"]}', 1700000002);
+INSERT INTO attachments VALUES ('web', 1, 'n1', 'eth1', 'podns-web', '/run/netns/web', '', '', '', 'done', '02:70:0a:5a:00:02', 'native', 'vethabc');
+INSERT INTO leases VALUES ('n1', '10.90.0.2', 'web', 1);
+INSERT INTO ipam_cursors VALUES ('n1', '10.90.0.0/24', '10.90.0.2');
+INSERT INTO meta VALUES ('boot_id', 'b0');
+UPDATE port_mappings SET "range" = 1;
+)sql");
+    sqlite3_close(raw);
+  }
+  // Schema 5 adds pods.kind: the pods rows are compared on the columns they had.
+  const std::string pods_before = "SELECT name, phase, spec, netns_path, userns_path, created_at, id_mappings "
+                                  "FROM pods ORDER BY name";
+  const std::string before = query_text(path, pods_before) +
+                             query_text(path, "SELECT * FROM attachments ORDER BY pod, idx") +
+                             query_text(path, "SELECT * FROM attachment_addresses") +
+                             query_text(path, "SELECT * FROM pins") + query_text(path, "SELECT * FROM port_mappings") +
+                             query_text(path, "SELECT * FROM helpers") + query_text(path, "SELECT * FROM networks") +
+                             query_text(path, "SELECT * FROM leases") + query_text(path, "SELECT * FROM ipam_cursors") +
+                             query_text(path, "SELECT * FROM meta");
+  ASSERT_NE(before.find("vethabc"), std::string::npos);
+
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto v = store->schema_version();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, kSchemaVersion);
+  // Every row of every older table, byte for byte.
+  const std::string after = query_text(path, pods_before) +
+                            query_text(path, "SELECT * FROM attachments ORDER BY pod, idx") +
+                            query_text(path, "SELECT * FROM attachment_addresses") +
+                            query_text(path, "SELECT * FROM pins") + query_text(path, "SELECT * FROM port_mappings") +
+                            query_text(path, "SELECT * FROM helpers") + query_text(path, "SELECT * FROM networks") +
+                            query_text(path, "SELECT * FROM leases") + query_text(path, "SELECT * FROM ipam_cursors") +
+                            query_text(path, "SELECT * FROM meta");
+  EXPECT_EQ(after, before);
+  auto web = store->load("web");
+  ASSERT_OK(web);
+  ASSERT_EQ(web->attachments.size(), 2u);
+  EXPECT_EQ(web->attachments[1].driver, AttachmentDriver::native);
+
+  // The new table is empty and works.
+  auto pending = store->pending_dels();
+  ASSERT_OK(pending);
+  EXPECT_TRUE(pending->empty());
+  PendingDel p;
+  p.pod = "db";
+  p.network = "podns";
+  p.container_id = "podns-db";
+  p.ifname = "eth0";
+  p.netns_path = "/run/netns/db";
+  p.config = "{}";
+  p.runtime_config = "{}";
+  p.attempts = 1;
+  ASSERT_OK(store->transaction([&]() -> Status {
+    if (auto s = store->remove_attachment("db", 0); !s) return s;
+    return store->add_pending_del(p);
+  }));
+  ASSERT_OK(store->delete_pod("db"));
+  pending = store->pending_dels();
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_GT((*pending)[0].created_at, 0);  // filled with now
+  EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
+}
+
+// What the 3 -> 4 step added, as schema 4 shipped it: pending CNI DELs.
+constexpr const char* kSchemaV4Step = R"sql(
+CREATE TABLE pending_dels (
+  id INTEGER PRIMARY KEY, pod TEXT NOT NULL, network TEXT NOT NULL, container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL, netns_path TEXT NOT NULL, netns_ino INTEGER NOT NULL DEFAULT 0, config TEXT NOT NULL,
+  runtime_config TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, last_attempt_at INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (network, container_id, ifname));
+PRAGMA user_version = 4;
+)sql";
+
+// A schema 4 database (pending DELs, no pods.kind) takes the 4 -> 5 step alone: its pending DELs
+// stay, its pods become kind pod.
+TEST(Migration, FromFourKeepsPendingDelsAndMakesEveryRowAPod) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  write_schema_v2_database(path);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    exec_sql(raw, kSchemaV3Step);
+    exec_sql(raw, kSchemaV4Step);
+    exec_sql(raw, R"sql(
+INSERT INTO pending_dels (pod, network, container_id, ifname, netns_path, config, runtime_config, attempts, created_at)
+  VALUES ('gone', 'podns', 'podns-gone', 'eth0', '/run/netns/gone', '{}', '{}', 2, 1700000003);
+)sql");
+    sqlite3_close(raw);
+  }
+  const std::string pending_before = query_text(path, "SELECT * FROM pending_dels");
+  ASSERT_NE(pending_before.find("podns-gone"), std::string::npos);
+
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto v = store->schema_version();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, 5);
+  EXPECT_EQ(query_text(path, "SELECT * FROM pending_dels"), pending_before);
+  auto pending = store->pending_dels();
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].container_id, "podns-gone");
+  EXPECT_EQ(query_text(path, "SELECT name, kind FROM pods ORDER BY name"), "db|pod\nweb|pod\n");
+  auto all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  for (const auto& p : *all) EXPECT_EQ(p.pod.kind, PodKind::pod) << p.pod.name;
+  EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
 }
 
 }  // namespace

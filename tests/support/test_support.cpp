@@ -136,10 +136,21 @@ std::string podns_cli() {
   return override_path && *override_path ? override_path : PODNS_CLI_PATH;
 }
 
+std::string podns_faulty_cli() {
+  const char* override_path = std::getenv("PODNS_FAULTY_CLI");
+  return override_path && *override_path ? override_path : PODNS_FAULTY_CLI_PATH;
+}
+
 std::string source_dir() { return PODNS_SOURCE_DIR; }
 
 CommandResult run_podns(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv{podns_cli()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, env);
+}
+
+CommandResult run_podns_faulty(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::vector<std::string> argv{podns_faulty_cli()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, env);
 }

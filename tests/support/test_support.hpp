@@ -67,8 +67,12 @@ CommandResult run(const std::vector<std::string>& argv, const std::vector<std::s
                   const std::string& input = {});
 // Run the podns CLI built with this tree.
 CommandResult run_podns(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
-// Path of the podns CLI and of the source tree (for test data).
+// Run podns-faulty, the CLI with a fault handler: PODNS_TEST_KILL_POINT=<point> in `env` makes it
+// SIGKILL itself at that crash point (src/sys/fault.hpp).
+CommandResult run_podns_faulty(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+// Path of the podns CLI, of podns-faulty and of the source tree (for test data).
 std::string podns_cli();
+std::string podns_faulty_cli();
 std::string source_dir();
 
 }  // namespace podns::test

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,26 @@ struct RuntimeOptions {
   std::shared_ptr<PluginExec> exec;
 };
 
+// What a failed add() left behind. Its rollback DELs the plugins that ran; when a DEL of that
+// rollback fails too, the attachment may be half there and still needs a DEL later (CNI: every
+// ADD eventually gets its DEL), which the caller must keep somewhere durable and retry.
+struct AddRollback {
+  bool failed = false;        // a DEL of the rollback failed
+  std::vector<Error> errors;  // those DELs' errors (also sent to on_warning)
+  // The result the rollback handed the plugins as prevResult (what the plugins before the failing
+  // one reported); unset when the first plugin failed. Nothing of it is in the result cache.
+  std::optional<CniResult> prev_result;
+};
+
+// A DEL retried after the fact (a pending DEL a runtime kept).
+struct DelOptions {
+  // prevResult when the cache has no entry for the attachment (a failed ADD never cached one).
+  std::optional<CniResult> fallback_result;
+  // No CNI_NETNS even when the cache names one: the namespace is gone, or the path now holds
+  // another one. CNI 1.0 makes CNI_NETNS optional for DEL; plugins release what they hold outside.
+  bool without_netns = false;
+};
+
 struct Attachment {
   std::string container_id;
   std::string ifname;
@@ -56,12 +77,14 @@ class Runtime {
 
   // Run the chain in order, each plugin getting the previous result; cache and return the final
   // result in the list's version. On failure, DEL the plugins that ran (reverse order) so nothing
-  // stays half-attached, and return the ADD error.
-  [[nodiscard]] Result<CniResult> add(const NetworkConfigList& net, const RuntimeConf& rt);
+  // stays half-attached, and return the ADD error; `rollback` (when given) says whether that DEL
+  // failed too.
+  [[nodiscard]] Result<CniResult> add(const NetworkConfigList& net, const RuntimeConf& rt,
+                                      AddRollback* rollback = nullptr);
   // Reverse order with the cached result as prevResult. Best effort and idempotent: every plugin is
   // called even when one fails; works when the netns is gone and when the cache entry is missing or
   // corrupt. The cache entry is removed once every plugin succeeded.
-  [[nodiscard]] Status del(const NetworkConfigList& net, const RuntimeConf& rt);
+  [[nodiscard]] Status del(const NetworkConfigList& net, const RuntimeConf& rt, const DelOptions& options = {});
   // Needs a cached result and cniVersion >= 0.4.0; a no-op when disableCheck.
   [[nodiscard]] Status check(const NetworkConfigList& net, const RuntimeConf& rt);
   // STATUS to every plugin supporting 1.1.0; a no-op for older config versions.

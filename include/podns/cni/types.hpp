@@ -82,7 +82,7 @@ struct CniResult {
 // none. Addresses must be valid CIDRs, gateways valid IPs of the same family, interface indexes
 // inside the interfaces list: anything else is Errc::corrupt naming the field.
 [[nodiscard]] Result<CniResult> parse_result(const nlohmann::json& j, std::string_view default_version = {});
-// Same from text (size- and nesting-limited, see parse_json_text).
+// Same from text (size- and nesting-limited: parse_json, podns/json_parse.hpp).
 [[nodiscard]] Result<CniResult> parse_result_text(std::string_view text, std::string_view default_version = {});
 
 // The spec's well-known error codes (CNI SPEC "Error"): 1-99 are the spec's, 100 and up a plugin's.
@@ -108,12 +108,5 @@ struct CniError {
   // {"cniVersion": version, "code", "msg"[, "details"]}.
   nlohmann::json to_json(std::string_view version) const;
 };
-
-// JSON text into a value, refusing documents over `max_bytes` or nested deeper than `max_depth`
-// (the serializer recurses, so unbounded nesting from a hostile file would overflow the stack).
-inline constexpr std::size_t kMaxJsonBytes = 16u << 20;
-inline constexpr int kMaxJsonDepth = 64;
-[[nodiscard]] Result<nlohmann::json> parse_json_text(std::string_view text, std::size_t max_bytes = kMaxJsonBytes,
-                                                     int max_depth = kMaxJsonDepth);
 
 }  // namespace podns::cni

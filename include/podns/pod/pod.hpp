@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podns/error.hpp"
+#include "podns/idmap.hpp"
 #include "podns/paths.hpp"
 #include "podns/pod/default_network.hpp"
 #include "podns/pod/spec.hpp"
@@ -40,6 +41,11 @@ struct PodEnv {
   std::string nft_table = "podns";
   // Where the current boot's id is read (a test seam: a file the test rewrites to "reboot").
   std::string boot_id_path = "/proc/sys/kernel/random/boot_id";
+  // The start of every mutating command retries a few pending CNI DELs (pending_dels()), each
+  // at most once per this interval; gc retries all of them every time.
+  std::chrono::seconds pending_del_retry_interval{60};
+  // Where `auto` user-namespace ids come from (tests point these at files with larger ranges).
+  SubidFiles subid_files;
   // Problems that do not fail the operation (a DEL that failed during rm --force or rollback).
   std::function<void(const Error&)> on_warning;
 
@@ -125,7 +131,9 @@ void add_live_state(PodInfo& info, const state::PodState& st);
 // Create the pod: pin its namespaces, attach each network in order (eth0, eth1, ...) with port
 // mappings, static IP and MAC through runtimeConfig, set the sysctls. On any failure everything
 // already done is undone (DEL of attached networks in reverse, unpin, state dropped) and the first
-// error is returned; failures of the undo itself go to env.on_warning.
+// error is returned; failures of the undo itself go to env.on_warning (a CNI DEL that failed there
+// is kept as a pending DEL: pending_dels()). A pending DEL of an attachment it is about to ADD again
+// runs first, and the create fails while it fails.
 [[nodiscard]] Result<PodInfo> create(const PodEnv& env, CreateOptions options);
 
 struct RemoveOptions {
@@ -135,14 +143,15 @@ struct RemoveOptions {
 };
 // DEL the networks in reverse, unpin, drop the state. Idempotent: works when the netns was already
 // deleted by someone else and after a crash. A DEL that fails does not stop the rest; without
-// --force the pod then stays (phase removing, only the failed attachments left) for a retry.
+// --force the pod then stays (phase removing, only the failed attachments left) for a retry; with
+// it, a CNI DEL that failed is kept as a pending DEL (gc retries it).
 [[nodiscard]] Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& options = {});
 
 // The stored state plus the live state (add_live_state): one pod's rows only.
 [[nodiscard]] Result<PodInfo> inspect(const PodEnv& env, const std::string& name);
 [[nodiscard]] Result<std::vector<PodInfo>> list(const PodEnv& env);
 
-// What engineer F's `pod stats` (and anything else) needs: each pod's sandbox key and its
+// What `pod stats` (and anything else) needs: each pod's sandbox key and its
 // interfaces inside the pod, from the state alone.
 struct PodNetns {
   std::string name;
@@ -162,11 +171,19 @@ struct PodNetns {
 struct GcReport {
   std::vector<std::string> cleaned;  // one line per object removed
   std::vector<Error> errors;         // what could not be cleaned (gc goes on)
+  int pending_dels_done = 0;         // pending CNI DELs that ran now (also lines in cleaned)
+  int pending_dels_left = 0;         // pending CNI DELs that failed again (also in errors)
 };
 // Excludes every other operation (global lock exclusive). Rolls back crashed operations, removes
-// pods whose netns pin is gone, pins and lock files without a pod, CNI cache entries and host-local
-// leases of podns container ids without a pod, and stale helper processes.
+// pods whose netns pin is gone, retries every pending CNI DEL, removes pins and lock files without
+// a pod, CNI cache entries and host-local leases of podns container ids without a pod, and stale
+// helper processes.
 [[nodiscard]] Result<GcReport> gc(const PodEnv& env);
+
+// The CNI DELs still owed to attachments whose pods are gone or rolled back: an ADD whose own
+// rollback DEL failed, a DEL that failed in a forced rm (or gc, or network rm --force). Oldest
+// first; read only (nothing is retried).
+[[nodiscard]] Result<std::vector<state::PendingDel>> pending_dels(const PodEnv& env);
 
 // The CNI container id of a pod's attachments: "podns-<name>", so gc can tell podns's cache entries
 // and leases from those of other runtimes sharing the CNI cache.

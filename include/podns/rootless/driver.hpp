@@ -169,6 +169,12 @@ void to_json(nlohmann::json& j, const HelperStatus& s);
 // and log. Idempotent: a helper that is already gone is success.
 Status stop(const RootlessNetRecord& record);
 
+// Stop the helper of kind `kind` that pod `name` started with run_dir but that no record names (a
+// crash after the helper started and before its record was committed): the one whose command line
+// names the pod's API socket (slirp4netns) or pid file (pasta). Removes its files too. Success
+// when there is none.
+Status stop_unrecorded(DriverKind kind, const std::string& run_dir, const std::string& name);
+
 // What `podns gc` does for rootless networking: stop helpers whose command line points into
 // run_dir but that no live record names (a crash between spawn and the state write), and remove
 // sockets, pid files and logs in run_dir that no live record names. Returns one line per object

@@ -1,5 +1,5 @@
 // Durable pod state in SQLite: pods, namespace pins, network attachments (with the full CNI ADD
-// result), port mappings and helper processes.
+// result), port mappings, helper processes, and the CNI DELs still owed to dropped attachments.
 //
 // Crash safety is an intent log folded into the rows themselves: every side effect podns makes on
 // the host is preceded by a row in state "intent" (committed to disk before the effect happens) and
@@ -30,8 +30,9 @@ namespace podns::state {
 // 1: the tables. 2: a summary of each attachment (MAC, addresses) and the pod's id mappings in
 // columns of their own, so listing pods reads no JSON. 3: native networks, IP leases and IPAM
 // cursors, key/value metadata (the boot id), the attachment's driver and host interface, port ranges.
-// 4: the pod's kind (a podns pod, or a CNI attachment made for another runtime by podns-bridge).
-inline constexpr int kSchemaVersion = 4;
+// 4: pending CNI DELs (attachments dropped while their DEL failed, kept until a retry succeeds).
+// 5: the pod's kind (a podns pod, or a CNI attachment made for another runtime by podns-bridge).
+inline constexpr int kSchemaVersion = 5;
 
 enum class PodPhase { creating, ready, removing };
 std::string_view to_string(PodPhase p);
@@ -138,6 +139,31 @@ struct HelperRecord {
   RowState state = RowState::intent;
 };
 
+// A CNI DEL still owed to an attachment whose row is gone (schema 4): an ADD whose rollback DEL
+// failed, or a forced rm whose DEL failed. CNI: every ADD eventually gets its DEL, so the record
+// stays until a retried DEL succeeds. At most one per (network, container id, ifname).
+struct PendingDel {
+  int64_t id = 0;            // assigned by add_pending_del
+  std::string pod;           // the pod it belonged to (its lock guards a retry; the pod may be gone)
+  std::string network;
+  std::string container_id;  // CNI_CONTAINERID
+  std::string ifname;
+  std::string netns_path;    // CNI_NETNS at ADD time
+  // The inode of that netns when the DEL failed (0: gone already). A retry hands the path to the
+  // plugins only while it still holds this very namespace, never a newer one pinned there since.
+  uint64_t netns_ino = 0;
+  std::string config;          // the conflist bytes used for ADD
+  std::string runtime_config;  // the capability args JSON sent with ADD
+  // A result to hand DEL as prevResult when the CNI cache has none (a failed ADD caches nothing):
+  // JSON, may be empty.
+  std::string result;
+  int attempts = 0;          // DELs tried so far, the one that failed first included
+  std::string last_error;
+  int64_t created_at = 0;       // unix seconds; add_pending_del fills 0 with now
+  int64_t last_attempt_at = 0;  // unix seconds
+  bool operator==(const PendingDel&) const = default;
+};
+
 // Everything podns knows about one pod.
 struct PodState {
   PodRecord pod;
@@ -242,6 +268,19 @@ class Store {
   // --- metadata (key/value: the boot id the state was last reconciled with, ...) ---
   [[nodiscard]] Result<std::optional<std::string>> meta(const std::string& key);
   [[nodiscard]] Status set_meta(const std::string& key, const std::string& value);
+
+  // --- pending CNI DELs (schema 4) ---
+  // Records a DEL still owed. Call it in the transaction that drops the attachment's row, so that
+  // a crash leaves one or the other. A second record of the same (network, container id, ifname)
+  // replaces the first (its attempts add up).
+  [[nodiscard]] Status add_pending_del(const PendingDel& p);
+  [[nodiscard]] Result<std::vector<PendingDel>> pending_dels();      // oldest first
+  [[nodiscard]] Result<PendingDel> pending_del(int64_t id);          // Errc::not_found
+  [[nodiscard]] Status remove_pending_del(int64_t id);               // a missing one is no error
+  // One more failed attempt: attempts + 1, the error and the time.
+  [[nodiscard]] Status note_pending_del_failure(int64_t id, const std::string& error, int64_t when);
+  // After a reboot no recorded netns exists any more, whatever inode a new one got.
+  [[nodiscard]] Status forget_pending_del_netns();
 
   // --- helpers ---
   [[nodiscard]] Status record_helper_intent(const std::string& pod, const std::string& kind);
