@@ -13,6 +13,7 @@ std::string text(const pod::NetworkDetails& d) {
     out += fmt::format("subnet:    {} gateway {} range {}-{}\n", r.subnet.str(), r.gateway.str(), r.start.str(),
                        r.end.str());
   if (n.internal) out += "internal:  yes (no egress)\n";
+  if (!n.internal && !n.masquerade) out += "masquerade: no (routed pod addresses)\n";
   if (n.mtu) out += fmt::format("mtu:       {}\n", n.mtu);
   std::string fw;
   if (!d.firewall_table) fw = "MISSING: the table is gone (run podns network reload)";
@@ -26,8 +27,12 @@ std::string text(const pod::NetworkDetails& d) {
   for (const auto& m : d.members) {
     std::string addrs;
     for (const auto& a : m.addresses) addrs += " " + a;
-    out += fmt::format("pod:       {} {} ({}){}\n", m.pod, m.ifname, m.host_ifname.empty() ? "cni" : m.host_ifname,
-                       addrs);
+    // A runtime's attachment (podns-bridge) by its container id: its row name is podns's own key.
+    if (m.kind == "cni")
+      out += fmt::format("container: {} {} ({}){}\n", m.container_id, m.ifname, m.host_ifname, addrs);
+    else
+      out += fmt::format("pod:       {} {} ({}){}\n", m.pod, m.ifname, m.host_ifname.empty() ? "cni" : m.host_ifname,
+                         addrs);
   }
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;

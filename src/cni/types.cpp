@@ -107,6 +107,12 @@ bool has_ip_version_field(std::string_view v) { return v.starts_with("0."); }
 
 std::span<const std::string_view> supported_versions() { return kVersions; }
 
+nlohmann::json CniError::to_json(std::string_view version) const {
+  json j = {{"cniVersion", std::string(version)}, {"code", code}, {"msg", msg}};
+  if (!details.empty()) j["details"] = details;
+  return j;
+}
+
 bool version_supported(std::string_view version) {
   for (auto v : kVersions)
     if (v == version) return true;

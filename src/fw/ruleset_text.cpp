@@ -64,7 +64,7 @@ void write_postrouting(std::string& out, const CheckedRuleset& rs) {
     fmt::format_to(out_it, "\t\tct status dnat ip6 saddr {} oifname @{} masquerade comment \"hairpin\"\n",
                    subnet_set(all6), layout::kBridgesSet);
   for (const auto& n : rs.networks) {
-    if (n.rules->internal) continue;
+    if (n.rules->internal || !n.rules->masquerade) continue;
     if (!n.v4.empty())
       fmt::format_to(out_it, "\t\tip saddr {0} ip daddr != {0} masquerade comment \"network {1}\"\n",
                      subnet_set(n.v4), n.rules->name);

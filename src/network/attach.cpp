@@ -27,7 +27,10 @@ Result<std::string> random_veth_name() {
 
 nlohmann::json runtime_config_json(const AttachRequest& req) {
   nlohmann::json caps = nlohmann::json::object();
-  if (req.ip) caps["ips"] = nlohmann::json::array({req.ip->str()});
+  if (!req.ips.empty()) {
+    caps["ips"] = nlohmann::json::array();
+    for (const auto& ip : req.ips) caps["ips"].push_back(ip.str());
+  }
   if (!req.mac.empty()) caps["mac"] = req.mac;
   return caps;
 }
@@ -56,18 +59,47 @@ std::string mac_for(const std::vector<Assigned>& addrs) {
   return fmt::format("02:70:{:02x}:{:02x}:{:02x}:{:02x}", b[at], b[at + 1], b[at + 2], b[at + 3]);
 }
 
+// The routes to add inside the pod: the default route of each address's family when asked, then
+// the requested ones (without a gateway: the range's of their family; one with no address of its
+// family, or equal to a default route already there, is left out).
+std::vector<net::RouteRequest> pod_routes(const AttachRequest& req, const std::vector<Assigned>& addrs) {
+  std::vector<net::RouteRequest> out;
+  auto have = [&](const net::RouteRequest& r) {
+    return std::any_of(out.begin(), out.end(), [&](const net::RouteRequest& o) {
+      return o.family == r.family && o.dst == r.dst && o.dst_len == r.dst_len;
+    });
+  };
+  if (req.default_route) {
+    for (const auto& x : addrs) {
+      net::RouteRequest r{x.addr.family, "", 0, x.range->gateway.str(), 0, 0};
+      if (!have(r)) out.push_back(r);
+    }
+  }
+  for (const auto& pr : req.routes) {
+    const int family = pr.dst.addr.family;
+    auto x = std::find_if(addrs.begin(), addrs.end(), [&](const Assigned& a) { return a.addr.family == family; });
+    if (x == addrs.end()) continue;
+    net::RouteRequest r{family, pr.dst.prefix == 0 ? "" : pr.dst.addr.str(), pr.dst.prefix,
+                        pr.gw ? pr.gw->str() : x->range->gateway.str(), 0, 0};
+    if (!have(r)) out.push_back(r);
+  }
+  return out;
+}
+
 // The CNI 1.0.0 result the attachment would have had from the bridge plugin: the host veth, the
-// pod's interface with its sandbox, addresses with gateways, the default routes.
+// pod's interface with its sandbox, addresses with gateways, the routes.
 nlohmann::json result_json(const AttachRequest& req, const std::string& host_if, const std::string& mac,
-                           const std::vector<Assigned>& addrs) {
+                           const std::vector<Assigned>& addrs, const std::vector<net::RouteRequest>& pod_routes) {
   nlohmann::json ips = nlohmann::json::array();
   nlohmann::json routes = nlohmann::json::array();
   for (const auto& a : addrs) {
     ips.push_back({{"address", fmt::format("{}/{}", a.addr.str(), a.range->subnet.prefix)},
                    {"gateway", a.range->gateway.str()},
                    {"interface", 1}});
-    if (req.default_route)
-      routes.push_back({{"dst", a.addr.family == AF_INET ? "0.0.0.0/0" : "::/0"}, {"gw", a.range->gateway.str()}});
+  }
+  for (const auto& r : pod_routes) {
+    std::string dst = r.dst.empty() ? (r.family == AF_INET ? "0.0.0.0/0" : "::/0") : fmt::format("{}/{}", r.dst, r.dst_len);
+    routes.push_back({{"dst", std::move(dst)}, {"gw", r.gateway}});
   }
   return {{"cniVersion", "1.0.0"},
           {"interfaces", nlohmann::json::array({{{"name", host_if}},
@@ -112,9 +144,19 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   const auto doing = fmt::format("attach network {} as {}", net.name, req.ifname);
   auto host_if = random_veth_name();
   if (!host_if) return fail_with(host_if, doing);
-  if (req.ip && !net.contains(*req.ip))
-    return fail(Errc::invalid_argument,
-                fmt::format("{}: ip {} is in no subnet of network {}", doing, req.ip->str(), net.name));
+  for (const auto& ip : req.ips) {
+    if (!net.contains(ip))
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: ip {} is in no subnet of network {}", doing, ip.str(), net.name));
+    for (const auto& other : req.ips) {
+      if (&other != &ip && other != ip && std::any_of(net.ranges.begin(), net.ranges.end(), [&](const IpRange& r) {
+            return r.subnet.contains(ip) && r.subnet.contains(other);
+          }))
+        return fail(Errc::invalid_argument,
+                    fmt::format("{}: ips {} and {} are in one subnet: one address per subnet", doing, ip.str(),
+                                other.str()));
+    }
+  }
 
   state::AttachmentRecord a;
   a.pod = req.pod;
@@ -136,7 +178,8 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
     if (auto s = store.record_attachment_intent(a); !s) return s;
     for (const auto& r : net.ranges) {
       std::optional<IpAddr> want;
-      if (req.ip && r.subnet.contains(*req.ip)) want = req.ip;
+      for (const auto& ip : req.ips)
+        if (r.subnet.contains(ip)) want = ip;
       auto ip = allocate(store, net.name, r, req.pod, req.index, want);
       if (!ip) return fail(ip.error());
       addrs.push_back({*ip, &r});
@@ -170,11 +213,10 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   // reports would be flooded to every pod on the bridge (at 1000 pods, the kernel's per-create
   // cost grew 20x, most of it that traffic), as Docker leaves IPv6 off on IPv4-only networks.
   if (auto s = (*pod)->set_link({eth->index, true, !req.mac.empty(), !net.has_ipv6()}); !s) return fail_with(s, doing);
-  if (req.default_route) {
-    for (const auto& x : addrs) {
-      if (auto s = (*pod)->add_route({x.addr.family, "", 0, x.range->gateway.str(), eth->index, 0}); !s)
-        return fail_with(s, doing);
-    }
+  const auto routes = pod_routes(req, addrs);
+  for (auto r : routes) {
+    r.oif = eth->index;
+    if (auto s = (*pod)->add_route(r); !s) return fail_with(s, doing);
   }
   at(hooks, "attach-configured");
 
@@ -184,7 +226,7 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   }
   at(hooks, "attach-forwarded");
 
-  a.result = json_dump(result_json(req, *host_if, mac, addrs));
+  a.result = json_dump(result_json(req, *host_if, mac, addrs, routes));
   if (auto s = store.commit_attachment(req.pod, req.index, a.result); !s) return fail_with(s, doing);
   a.state = state::RowState::done;
   return a;

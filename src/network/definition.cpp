@@ -46,13 +46,36 @@ Result<IpRange> range_from(const SubnetOptions& s) {
     if (!r) return fail_with(r, "ip range");
     range = *r;
   }
-  return IpRange::make(*subnet, gw, range);
+  auto r = IpRange::make(*subnet, gw, range);
+  if (!r) return r;
+  // host-local's rangeStart/rangeEnd narrow the range further.
+  auto bound = [&](const std::string& text, const char* what, IpAddr& into) -> Status {
+    if (text.empty()) return {};
+    auto a = IpAddr::parse(text);
+    if (!a) return fail_with(a, what);
+    if (!r->subnet.contains(*a))
+      return fail(Errc::invalid_argument,
+                  fmt::format("subnet {}: {} {} is outside the subnet", r->subnet.str(), what, a->str()));
+    into = *a;
+    return {};
+  };
+  if (auto st = bound(s.range_start, "range start", r->start); !st) return fail(st.error());
+  if (auto st = bound(s.range_end, "range end", r->end); !st) return fail(st.error());
+  if (r->start > r->end || (r->start == r->end && r->start == r->gateway))
+    return fail(Errc::invalid_argument, fmt::format("subnet {}: range {}-{} has no address to hand out",
+                                                    r->subnet.str(), r->start.str(), r->end.str()));
+  return r;
 }
 
 }  // namespace
 
 bool Network::has_ipv6() const {
   return std::any_of(ranges.begin(), ranges.end(), [](const IpRange& r) { return r.subnet.addr.family == AF_INET6; });
+}
+
+bool Network::same_definition(const Network& o) const {
+  return bridge == o.bridge && ranges == o.ranges && internal == o.internal && masquerade == o.masquerade &&
+         mtu == o.mtu;
 }
 
 bool Network::contains(const IpAddr& ip) const {
@@ -67,7 +90,10 @@ nlohmann::json Network::options_json() const {
                        {"rangeStart", r.start.str()},
                        {"rangeEnd", r.end.str()}});
   }
-  return {{"subnets", std::move(subnets)}, {"internal", internal}, {"mtu", mtu}};
+  nlohmann::json j = {{"subnets", std::move(subnets)}, {"internal", internal}, {"mtu", mtu}};
+  // Written only when off: definitions stored before the flag existed all masquerade.
+  if (!masquerade) j["masquerade"] = false;
+  return j;
 }
 
 state::NetworkRecord Network::record() const {
@@ -89,6 +115,10 @@ Result<Network> Network::from_record(const state::NetworkRecord& rec) {
   if (auto it = j.find("internal"); it != j.end()) {
     if (!it->is_boolean()) return fail(Errc::corrupt, doing + ": internal is not true or false");
     n.internal = it->get<bool>();
+  }
+  if (auto it = j.find("masquerade"); it != j.end()) {
+    if (!it->is_boolean()) return fail(Errc::corrupt, doing + ": masquerade is not true or false");
+    n.masquerade = it->get<bool>();
   }
   if (auto it = j.find("mtu"); it != j.end()) {
     auto mtu = json_integer<std::uint32_t>(*it);
@@ -118,6 +148,7 @@ Result<Network> make_network(const NetworkOptions& o, std::span<const Network> e
   Network n;
   n.name = o.name;
   n.internal = o.internal;
+  n.masquerade = o.masquerade;
   if (o.mtu != 0 && (o.mtu < 68 || o.mtu > 65535))
     return fail(Errc::invalid_argument, fmt::format("{}: mtu {}: want 68-65535", doing, o.mtu));
   n.mtu = o.mtu;

@@ -16,7 +16,7 @@ Result<fw::Ruleset> desired_ruleset(state::Store& store) {
   for (const auto& rec : *nets) {
     auto n = Network::from_record(rec);
     if (!n) return fail(n.error());
-    fw::NetworkRules rules{n->name, n->bridge, {}, n->internal};
+    fw::NetworkRules rules{n->name, n->bridge, {}, n->internal, n->masquerade};
     for (const auto& r : n->ranges) rules.subnets.push_back(r.subnet.str());
     rs.networks.push_back(std::move(rules));
   }

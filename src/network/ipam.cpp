@@ -52,6 +52,12 @@ Result<IpRange> IpRange::make(const Cidr& subnet, std::optional<IpAddr> gateway,
   return r;
 }
 
+std::uint64_t IpRange::capacity() const {
+  if (start.family != end.family || end < start) return 0;
+  const detail::u128 n = to_int(end) - to_int(start) + 1 - (start <= gateway && gateway <= end ? 1 : 0);
+  return n > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(n);
+}
+
 Result<IpAddr> allocate(state::Store& store, const std::string& network, const IpRange& range,
                         const std::string& pod, int index, std::optional<IpAddr> requested) {
   const auto doing = fmt::format("allocate an address in {} of network {} for pod {}", range.key(), network, pod);

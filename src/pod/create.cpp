@@ -227,7 +227,7 @@ struct Creator {
         if (i == 0 && !o.ip.empty()) {
           auto ip = network::IpAddr::parse(o.ip);
           if (!ip) return fail_with(ip, "--ip");
-          req.ip = *ip;
+          req.ips = {*ip};
         }
         if (i == 0) req.mac = o.mac;
         req.default_route = i == 0;

@@ -65,6 +65,10 @@ struct Gc {
   void state_without_pins() {
     for (const auto& p : pods) {
       if (p.pod.phase != state::PodPhase::ready) continue;
+      if (p.pod.kind == state::PodKind::cni) {
+        runtime_netns_gone(p);
+        continue;
+      }
       std::string gone;
       for (const auto& pin : p.pins) {
         auto live = pin_is_live(pin.path);
@@ -77,6 +81,22 @@ struct Gc {
       }
       report.cleaned.push_back(fmt::format("pod {}: pin {} was gone; networks deleted, state dropped", p.pod.name, gone));
     }
+  }
+
+  // An attachment podns-bridge made for a runtime that never called DEL: its netns (the runtime's,
+  // not pinned by podns) is gone, so nothing can use it any more. Its lock file goes with it (the
+  // lock-file sweep below only knows podns pod names).
+  void runtime_netns_gone(const state::PodState& p) {
+    auto live = pin_is_live(p.pod.netns_path);
+    if (!live || *live) return;
+    if (auto s = detail::teardown(env, store, p, /*force=*/true); !s) {
+      report.errors.push_back(Error(s.error()).context(fmt::format("CNI attachment {}", p.pod.name)));
+      return;
+    }
+    if (auto lock = state::lock_pod(env.paths.locks_dir(), p.pod.name, std::chrono::milliseconds(0)))
+      lock->unlink_and_release();
+    report.cleaned.push_back(fmt::format("CNI attachment {}: netns {} was gone and no DEL came; released",
+                                         p.pod.name, p.pod.netns_path));
   }
 
   // A pod lock file exists from the first step of `pod create` until the pod is removed: one

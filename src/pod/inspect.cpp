@@ -148,7 +148,10 @@ Result<std::vector<PodInfo>> list(const PodEnv& env) {
   if (!all) return fail_with(all, "list pods");
   std::vector<PodInfo> out;
   out.reserve(all->size());
-  for (const auto& st : *all) out.push_back(pod_info(st));
+  // podns's pods only: the rows of CNI attachments made for other runtimes are theirs
+  // (`network inspect` shows them).
+  for (const auto& st : *all)
+    if (st.pod.kind == state::PodKind::pod) out.push_back(pod_info(st));
   return out;
 }
 
@@ -159,7 +162,7 @@ Result<std::vector<PodNetns>> list_netns(const PodEnv& env) {
   if (!all) return fail_with(all, "list pods");
   std::vector<PodNetns> out;
   for (const auto& st : *all) {
-    if (st.pod.phase != state::PodPhase::ready) continue;
+    if (st.pod.phase != state::PodPhase::ready || st.pod.kind != state::PodKind::pod) continue;
     PodNetns n{st.pod.name, st.pod.netns_path, {}};
     for (const auto& a : st.attachments) n.ifnames.push_back(a.ifname);
     out.push_back(std::move(n));

@@ -145,7 +145,8 @@ Result<NetworkDetails> network_inspect(const PodEnv& env, const std::string& nam
   for (const auto& p : *pods) {
     for (const auto& a : p.attachments) {
       if (a.network != name) continue;
-      NetworkMember m{p.pod.name, a.ifname, a.host_ifname, {}};
+      NetworkMember m{p.pod.name, std::string(state::to_string(p.pod.kind)), "", a.ifname, a.host_ifname, {}};
+      if (p.pod.kind == state::PodKind::cni) m.container_id = a.container_id;
       for (const auto& l : *leases)
         if (l.pod == p.pod.name && l.index == a.index) {
           m.addresses.push_back(l.address);
@@ -188,9 +189,12 @@ Result<NetworkDetails> network_inspect(const PodEnv& env, const std::string& nam
 nlohmann::json to_json(const NetworkDetails& d) {
   nlohmann::json j = network::to_json(d.network);
   nlohmann::json members = nlohmann::json::array();
-  for (const auto& m : d.members)
-    members.push_back({{"pod", m.pod}, {"interface", m.ifname}, {"hostInterface", m.host_ifname},
-                       {"addresses", m.addresses}});
+  for (const auto& m : d.members) {
+    nlohmann::json one = {{"pod", m.pod}, {"kind", m.kind}, {"interface", m.ifname},
+                          {"hostInterface", m.host_ifname}, {"addresses", m.addresses}};
+    if (!m.container_id.empty()) one["containerID"] = m.container_id;
+    members.push_back(std::move(one));
+  }
   j["pods"] = std::move(members);
   j["live"] = {{"bridge", d.bridge_present},
                {"firewall", {{"table", d.firewall_table},

@@ -9,6 +9,7 @@
 #include "podns/names.hpp"
 #include "podns/json_parse.hpp"
 #include "podns/cni/cache.hpp"
+#include "podns/net/client.hpp"
 #include "podns/net/interfaces.hpp"
 #include "podns/pin.hpp"
 #include "podns/rootless/driver.hpp"
@@ -16,6 +17,26 @@
 namespace podns::pod {
 namespace detail {
 namespace {
+
+// A CNI attachment's interface, deleted by DEL while its netns still exists: the runtime owns that
+// netns and may ADD into it again under the same name. A netns that is gone took it along.
+// (podns's own pods never need this: unpinning the netns destroys the veth in a batch later.)
+Status delete_runtime_interface(const std::string& netns_path, const std::string& ifname) {
+  const auto doing = fmt::format("delete {} in {}", ifname, netns_path);
+  auto live = pin_is_live(netns_path);
+  if (!live || !*live) return {};
+  auto client = net::open_netlink_client_in(netns_path);
+  if (!client) {
+    // Gone between the look and the open.
+    if (auto again = pin_is_live(netns_path); again && !*again) return {};
+    return fail_with(client, doing);
+  }
+  auto link = (*client)->link(ifname);
+  if (!link) return link.error().is(Errc::not_found) ? Status{} : fail_with(link, doing);
+  if (link->kind != "veth") return {};  // not the one the driver made: someone else's
+  if (auto s = (*client)->delete_link(link->index); !s && !s.error().is(Errc::not_found)) return fail_with(s, doing);
+  return {};
+}
 
 bool uses_bridge_ipmasq(const cni::NetworkConfigList& net) {
   for (const auto& p : net.plugins) {
@@ -98,6 +119,7 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
         Status s = plane ? network::detach(store, **plane, a, a.index == 0 ? std::span(st.ports)
                                                                              : std::span<const state::PortMapping>())
                          : Status(fail(plane.error()));
+        if (s && st.pod.kind == state::PodKind::cni) s = delete_runtime_interface(st.pod.netns_path, a.ifname);
         if (!s) {
           errors.push_back(Error(s.error()).context(fmt::format("detach network {} ({})", a.network, a.ifname)));
           del_failed = true;
@@ -205,7 +227,11 @@ void recover_crashed(const PodEnv& env, state::Store& store, std::vector<std::st
     auto lock = state::lock_pod(env.paths.locks_dir(), p.name, std::chrono::milliseconds(0));
     if (!lock) continue;
     auto st = store.load(p.name);
-    if (!st) continue;  // removed meanwhile
+    if (!st) {
+      // Removed meanwhile, its lock file with it: ours recreated the file, which must go again.
+      if (st.error().is(Errc::not_found)) lock->unlink_and_release();
+      continue;
+    }
     // Listed as unfinished, but its operation may have finished (and let go of the lock) between
     // the listing and our lock: only a pod still unfinished under its lock was really interrupted.
     if (st->pod.phase == state::PodPhase::ready) continue;

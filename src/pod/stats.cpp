@@ -34,6 +34,7 @@ Result<std::vector<PodStats>> StatsReader::read(const std::string& name) {
   if (!all) return fail_with(all, "pod stats");
   std::vector<const state::PodState*> pods;
   for (const auto& st : *all) {
+    if (st.pod.kind != state::PodKind::pod) continue;  // a runtime's CNI attachment, not a podns pod
     if (!name.empty() && st.pod.name != name) continue;
     if (st.pod.phase != state::PodPhase::ready) {
       if (!name.empty()) return fail(Errc::busy, fmt::format("pod {} is {}, not ready", name, to_string(st.pod.phase)));

@@ -183,7 +183,11 @@ void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::str
     auto lock = state::lock_pod(env.paths.locks_dir(), st.pod.name, std::chrono::milliseconds(0));
     if (!lock) continue;  // a command of this boot removes it right now
     auto now = store.load(st.pod.name);
-    if (!now) continue;   // removed meanwhile
+    if (!now) {
+      // Removed meanwhile, its lock file with it: ours recreated the file, which must go again.
+      if (now.error().is(Errc::not_found)) lock->unlink_and_release();
+      continue;
+    }
     if (auto s = teardown(env, store, *now, /*force=*/true); !s) {
       report(Error(s.error()).context(fmt::format("pod {}: release after reboot", st.pod.name)));
       continue;

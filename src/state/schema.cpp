@@ -188,6 +188,14 @@ CREATE TABLE pending_dels (
   UNIQUE (network, container_id, ifname)
 );
 )sql"},
+    // 4 -> 5: the kind of a pods row: a podns pod, or a CNI attachment that the podns-bridge
+    // plugin made for another runtime. Every older row is a pod. Listings read it: the covering
+    // index grows by it.
+    {R"sql(
+ALTER TABLE pods ADD COLUMN kind TEXT NOT NULL DEFAULT 'pod' CHECK (kind IN ('pod', 'cni'));
+DROP INDEX pods_summary;
+CREATE INDEX pods_summary ON pods (name, phase, netns_path, userns_path, created_at, id_mappings, kind);
+)sql"},
 }};
 
 }  // namespace

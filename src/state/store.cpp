@@ -41,6 +41,8 @@ Result<PodPhase> parse_pod_phase(std::string_view s) {
 
 std::string_view to_string(RowState s) { return s == RowState::done ? "done" : "intent"; }
 
+std::string_view to_string(PodKind k) { return k == PodKind::cni ? "cni" : "pod"; }
+
 static RowState parse_row_state(const std::string& s) { return s == "done" ? RowState::done : RowState::intent; }
 
 std::string_view to_string(AttachmentDriver d) { return d == AttachmentDriver::native ? "native" : "cni"; }
@@ -193,13 +195,15 @@ PodRecord pod_from(const sql::Stmt& st) {
   p.userns_path = st.text(4);
   p.created_at = st.integer(5);
   p.id_mappings = st.text(6);
+  p.kind = st.text(7) == "cni" ? PodKind::cni : PodKind::pod;
   return p;
 }
 
-constexpr std::string_view kPodCols = "name, phase, spec, netns_path, userns_path, created_at, id_mappings";
+constexpr std::string_view kPodCols = "name, phase, spec, netns_path, userns_path, created_at, id_mappings, kind";
 // The same columns with spec left out (it is read as ''), for listings: all in the covering index
-// pods_summary (schema 2), so a listing never reads the table's wide rows.
-constexpr std::string_view kPodSummaryCols = "name, phase, '', netns_path, userns_path, created_at, id_mappings";
+// pods_summary (schema 2, kind since 4), so a listing never reads the table's wide rows.
+constexpr std::string_view kPodSummaryCols =
+    "name, phase, '', netns_path, userns_path, created_at, id_mappings, kind";
 constexpr std::string_view kPodSummaryFrom = "pods INDEXED BY pods_summary";
 
 }  // namespace
@@ -278,10 +282,11 @@ Status Store::insert_pod(const PodRecord& pod, const std::vector<PortMapping>& p
     }
     int64_t now = pod.created_at ? pod.created_at : static_cast<int64_t>(std::time(nullptr));
     auto r = run(impl_->db,
-                 "INSERT INTO pods (name, phase, spec, netns_path, userns_path, created_at, id_mappings) "
+                 "INSERT INTO pods (name, phase, spec, netns_path, userns_path, created_at, id_mappings, kind) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                 "CASE WHEN json_valid(?3) THEN COALESCE(json_extract(?3, '$.idMappings'), '') ELSE '' END)",
-                 doing, pod.name, to_string(pod.phase), pod.spec, pod.netns_path, pod.userns_path, now);
+                 "CASE WHEN json_valid(?3) THEN COALESCE(json_extract(?3, '$.idMappings'), '') ELSE '' END, ?7)",
+                 doing, pod.name, to_string(pod.phase), pod.spec, pod.netns_path, pod.userns_path, now,
+                 to_string(pod.kind));
     if (!r) return fail(r.error());
     for (const auto& p : ports) {
       auto pr = run(impl_->db,

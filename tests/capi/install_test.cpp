@@ -24,12 +24,13 @@ TEST(Install, ConsumersBuildAgainstTheInstalledLibrary) {
   auto inst = test::run({"cmake", "--install", PODNS_BUILD_DIR, "--prefix", prefix});
   ASSERT_EQ(inst.exit_code, 0) << inst.out << inst.err;
 
-  // What a package holds: the library with its soname, headers, the CLI, man pages, completions.
+  // What a package holds: the library with its soname, headers, the CLI, the CNI plugin, man pages,
+  // completions.
   auto ls = test::run({"sh", "-c", "cd " + prefix + " && find . -type f -o -type l | sort"});
   for (const char* f : {"include/podns/podns.h", "include/podns/pod/pod.hpp", "bin/podns", "share/man/man8/podns.8",
                         "share/bash-completion/completions/podns", "lib/cmake/podns/podnsConfig.cmake",
                         "lib/cmake/podns/podnsConfigVersion.cmake", "lib/pkgconfig/podns.pc", "lib/libpodns.a",
-                        "lib/libpodns.so", "lib/libpodns.so." PODNS_PROJECT_VERSION})
+                        "lib/libpodns.so", "lib/libpodns.so." PODNS_PROJECT_VERSION, "lib/cni/podns-bridge"})
     EXPECT_NE(ls.out.find(std::string("./") + f + "\n"), std::string::npos) << f << " not installed:\n" << ls.out;
   auto soname = test::run({"sh", "-c", "objdump -p " + prefix + "/lib/libpodns.so | awk '/SONAME/ {print $2}'"});
   EXPECT_EQ(soname.out, "libpodns.so." + std::to_string(PODNS_VERSION_MAJOR) + "\n");

@@ -79,6 +79,17 @@ TEST(RulesetText, RuleLinesDoNotDependOnForwards) {
   EXPECT_EQ(rules(with), rules(without));
 }
 
+TEST(RulesetText, ANetworkWithoutMasqueradeRoutesItsAddresses) {
+  Ruleset rs = test::sample_ruleset("0");
+  rs.networks[0].masquerade = false;  // podns-bridge with ipMasq false: a node's routed pod CIDR
+  std::string t = ruleset_text("podns", rs);
+  SCOPED_TRACE(t);
+  EXPECT_EQ(t.find("masquerade comment \"network web\""), std::string::npos);
+  // Still isolated from the other podns networks, still hairpinned for its published ports.
+  EXPECT_TRUE(has_line(t, "\t\tiifname \"pw0\" oifname != \"pw0\" oifname @bridges drop comment \"network web is isolated\""));
+  EXPECT_NE(t.find("oifname @bridges masquerade comment \"hairpin\""), std::string::npos);
+}
+
 TEST(RulesetText, NoNetworksDeletesTheTable) {
   Ruleset rs;
   rs.forwards = test::sample_forwards();  // checked, but there is nothing to attach them to

@@ -1,6 +1,7 @@
 // IPAM: range validation, host-local's round-robin order kept in the state database, requested
 // addresses, exhaustion, and distinct addresses for many processes at once.
 #include "podns/network/ipam.hpp"
+#include "podns/network/network.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -99,6 +100,48 @@ TEST(IpRange, IpRangeInsideTheSubnet) {
     ASSERT_FALSE(r) << range;
     EXPECT_TRUE(r.error().is(Errc::invalid_argument));
     EXPECT_NE(r.error().message().find(why), std::string::npos) << r.error().message();
+  }
+}
+
+TEST(IpRange, CapacityLeavesTheGatewayOut) {
+  EXPECT_EQ(IpRange::make(cidr("10.89.0.0/24"))->capacity(), 253u);  // .1 is the gateway, .255 broadcast
+  EXPECT_EQ(IpRange::make(cidr("10.89.0.0/30"))->capacity(), 1u);
+  EXPECT_EQ(IpRange::make(cidr("10.89.0.0/24"), {}, cidr("10.89.0.128/25"))->capacity(), 127u);
+  // ::1 .. ffff:ffff:ffff:ffff less the gateway: 2^64 - 2 still fits; a wider subnet saturates.
+  EXPECT_EQ(IpRange::make(cidr("fd00::/64"))->capacity(), UINT64_MAX - 1);
+  EXPECT_EQ(IpRange::make(cidr("fd00::/48"))->capacity(), UINT64_MAX);
+}
+
+// host-local's rangeStart/rangeEnd through a network definition (podns-bridge configs).
+TEST(NetworkDefinition, RangeStartAndEndNarrowTheRange) {
+  NetworkOptions o{.name = "k8s",
+                   .subnets = {{.subnet = "10.244.1.0/24",
+                                .gateway = "10.244.1.254",
+                                .range_start = "10.244.1.10",
+                                .range_end = "10.244.1.20"}},
+                   .bridge = "cni9"};
+  auto n = make_network(o, {}, {});
+  ASSERT_OK(n);
+  EXPECT_EQ(n->ranges[0].start, ip("10.244.1.10"));
+  EXPECT_EQ(n->ranges[0].end, ip("10.244.1.20"));
+  EXPECT_EQ(n->ranges[0].gateway, ip("10.244.1.254"));
+  // The stored definition gives the same network back, flags included.
+  n->masquerade = false;
+  auto back = Network::from_record(n->record());
+  ASSERT_OK(back);
+  EXPECT_TRUE(back->same_definition(*n));
+  EXPECT_FALSE(back->masquerade);
+  auto other = *n;
+  other.ranges[0].end = ip("10.244.1.21");
+  EXPECT_FALSE(other.same_definition(*n));
+  for (auto [start, end, why] : {std::tuple{"10.244.2.1", "", "range start 10.244.2.1 is outside the subnet"},
+                                 std::tuple{"10.244.1.30", "10.244.1.20", "has no address to hand out"},
+                                 std::tuple{"", "nope", "range end"}}) {
+    o.subnets[0].range_start = start;
+    o.subnets[0].range_end = end;
+    auto bad = make_network(o, {}, {});
+    ASSERT_FALSE(bad) << start << "-" << end;
+    EXPECT_NE(bad.error().message().find(why), std::string::npos) << bad.error().message();
   }
 }
 

@@ -316,6 +316,40 @@ TEST(Migration, TwoToThreeKeepsCniPodsAndTheirRowsRemovable) {
   EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
 }
 
+TEST(Migration, FromTwoToFiveEveryOlderRowIsAPodAndTheKindIsListedFromTheIndex) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  write_schema_v2_database(path);
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  for (const auto& p : *all) EXPECT_EQ(p.pod.kind, PodKind::pod) << p.pod.name;
+
+  // A CNI attachment's row keeps its kind, in the full rows and in the listing.
+  PodRecord cni{"cni:net:c1:eth0", PodPhase::creating, "{}", "/proc/1/ns/net", "", 0};
+  cni.kind = PodKind::cni;
+  ASSERT_OK(store->insert_pod(cni, {}));
+  auto got = store->get_pod(cni.name);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->kind, PodKind::cni);
+  all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].pod.kind, PodKind::cni);
+  EXPECT_EQ(query_text(path, "SELECT kind FROM pods ORDER BY name"), "cni\npod\npod\n");
+  auto plan = query_text(path,
+                         "EXPLAIN QUERY PLAN SELECT name, phase, '', netns_path, userns_path, created_at, "
+                         "id_mappings, kind FROM pods INDEXED BY pods_summary ORDER BY name");
+  EXPECT_NE(plan.find("COVERING INDEX pods_summary"), std::string::npos) << plan;
+  // Any other kind is refused by the schema itself.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(raw, "UPDATE pods SET kind = 'other'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+}
+
 // What the 2 -> 3 step added, as schema 3 shipped it (on top of kSchemaV2Step).
 constexpr const char* kSchemaV3Step = R"sql(
 CREATE TABLE networks (
@@ -340,7 +374,7 @@ CREATE INDEX port_mappings_by_range ON port_mappings ("range");
 PRAGMA user_version = 3;
 )sql";
 
-TEST(Migration, ThreeToFourKeepsEveryRowAndAddsPendingDels) {
+TEST(Migration, FromThreeKeepsEveryRowAndAddsPendingDels) {
   TempDir dir;
   std::string path = dir / "podns.db";
   write_schema_v2_database(path);
@@ -358,7 +392,10 @@ UPDATE port_mappings SET "range" = 1;
 )sql");
     sqlite3_close(raw);
   }
-  const std::string before = query_text(path, "SELECT * FROM pods ORDER BY name") +
+  // Schema 5 adds pods.kind: the pods rows are compared on the columns they had.
+  const std::string pods_before = "SELECT name, phase, spec, netns_path, userns_path, created_at, id_mappings "
+                                  "FROM pods ORDER BY name";
+  const std::string before = query_text(path, pods_before) +
                              query_text(path, "SELECT * FROM attachments ORDER BY pod, idx") +
                              query_text(path, "SELECT * FROM attachment_addresses") +
                              query_text(path, "SELECT * FROM pins") + query_text(path, "SELECT * FROM port_mappings") +
@@ -373,7 +410,7 @@ UPDATE port_mappings SET "range" = 1;
   ASSERT_OK(v);
   EXPECT_EQ(*v, kSchemaVersion);
   // Every row of every older table, byte for byte.
-  const std::string after = query_text(path, "SELECT * FROM pods ORDER BY name") +
+  const std::string after = query_text(path, pods_before) +
                             query_text(path, "SELECT * FROM attachments ORDER BY pod, idx") +
                             query_text(path, "SELECT * FROM attachment_addresses") +
                             query_text(path, "SELECT * FROM pins") + query_text(path, "SELECT * FROM port_mappings") +
@@ -408,6 +445,55 @@ UPDATE port_mappings SET "range" = 1;
   ASSERT_OK(pending);
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_GT((*pending)[0].created_at, 0);  // filled with now
+  EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
+}
+
+// What the 3 -> 4 step added, as schema 4 shipped it: pending CNI DELs.
+constexpr const char* kSchemaV4Step = R"sql(
+CREATE TABLE pending_dels (
+  id INTEGER PRIMARY KEY, pod TEXT NOT NULL, network TEXT NOT NULL, container_id TEXT NOT NULL,
+  ifname TEXT NOT NULL, netns_path TEXT NOT NULL, netns_ino INTEGER NOT NULL DEFAULT 0, config TEXT NOT NULL,
+  runtime_config TEXT NOT NULL, result TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, last_attempt_at INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (network, container_id, ifname));
+PRAGMA user_version = 4;
+)sql";
+
+// A schema 4 database (pending DELs, no pods.kind) takes the 4 -> 5 step alone: its pending DELs
+// stay, its pods become kind pod.
+TEST(Migration, FromFourKeepsPendingDelsAndMakesEveryRowAPod) {
+  TempDir dir;
+  std::string path = dir / "podns.db";
+  write_schema_v2_database(path);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    exec_sql(raw, kSchemaV3Step);
+    exec_sql(raw, kSchemaV4Step);
+    exec_sql(raw, R"sql(
+INSERT INTO pending_dels (pod, network, container_id, ifname, netns_path, config, runtime_config, attempts, created_at)
+  VALUES ('gone', 'podns', 'podns-gone', 'eth0', '/run/netns/gone', '{}', '{}', 2, 1700000003);
+)sql");
+    sqlite3_close(raw);
+  }
+  const std::string pending_before = query_text(path, "SELECT * FROM pending_dels");
+  ASSERT_NE(pending_before.find("podns-gone"), std::string::npos);
+
+  auto store = Store::open(path);
+  ASSERT_OK(store);
+  auto v = store->schema_version();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, 5);
+  EXPECT_EQ(query_text(path, "SELECT * FROM pending_dels"), pending_before);
+  auto pending = store->pending_dels();
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].container_id, "podns-gone");
+  EXPECT_EQ(query_text(path, "SELECT name, kind FROM pods ORDER BY name"), "db|pod\nweb|pod\n");
+  auto all = store->load_all_summaries();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  for (const auto& p : *all) EXPECT_EQ(p.pod.kind, PodKind::pod) << p.pod.name;
   EXPECT_EQ(query_text(path, "PRAGMA foreign_key_check"), "");
 }
 

@@ -85,4 +85,28 @@ struct CniResult {
 // Same from text (size- and nesting-limited: parse_json, podns/json_parse.hpp).
 [[nodiscard]] Result<CniResult> parse_result_text(std::string_view text, std::string_view default_version = {});
 
+// The spec's well-known error codes (CNI SPEC "Error"): 1-99 are the spec's, 100 and up a plugin's.
+namespace err {
+inline constexpr int kIncompatibleVersion = 1;
+inline constexpr int kUnsupportedField = 2;
+inline constexpr int kUnknownContainer = 3;
+inline constexpr int kInvalidEnvironment = 4;
+inline constexpr int kIoFailure = 5;
+inline constexpr int kDecodeFailure = 6;
+inline constexpr int kInvalidConfig = 7;
+inline constexpr int kTryAgainLater = 11;
+inline constexpr int kNotAvailable = 50;          // STATUS: ADD cannot be served
+inline constexpr int kLimitedConnectivity = 51;  // STATUS: and existing containers may suffer
+inline constexpr int kInternal = 999;             // what libcni's plugins answer for everything else
+}  // namespace err
+
+// The error object a plugin prints on stdout when it fails (and exits non-zero).
+struct CniError {
+  int code = err::kInternal;
+  std::string msg;
+  std::string details;
+  // {"cniVersion": version, "code", "msg"[, "details"]}.
+  nlohmann::json to_json(std::string_view version) const;
+};
+
 }  // namespace podns::cni

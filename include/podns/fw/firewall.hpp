@@ -35,6 +35,9 @@ struct NetworkRules {
   std::string bridge;                // its bridge ifname (letters, digits, '_', '-', '.' only)
   std::vector<std::string> subnets;  // CIDRs, IPv4 and/or IPv6, network addresses ("10.89.0.0/24")
   bool internal = false;             // no traffic leaves the bridge except to the host; no masquerade
+  // Masquerade what leaves the subnets (podns networks do; a podns-bridge network with ipMasq
+  // false does not: its pods' addresses are routed, as a Kubernetes node's pod CIDR is).
+  bool masquerade = true;
   bool operator==(const NetworkRules&) const = default;
 };
 

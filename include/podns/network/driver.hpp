@@ -65,6 +65,13 @@ class HostPlane {
   std::string lock_path_;
 };
 
+// A route inside the pod besides the default route(s): host-local's ipam "routes".
+struct PodRoute {
+  Cidr dst;
+  std::optional<IpAddr> gw;  // none: the gateway of the network's range of dst's family
+  bool operator==(const PodRoute&) const = default;
+};
+
 struct AttachRequest {
   std::string pod;
   std::string container_id;    // recorded like a CNI attachment's
@@ -72,9 +79,10 @@ struct AttachRequest {
   std::string ifname;          // "eth0"
   std::string netns_path;      // the pod's netns pin (the sandbox key)
   FdView netns;                // an open fd of it (borrowed)
-  std::optional<IpAddr> ip;    // static address (of either family) on this network
+  std::vector<IpAddr> ips;     // static addresses, at most one per subnet of this network
   std::string mac;             // static MAC of the pod's interface; "" : a random local one
   bool default_route = true;   // the default route(s) through this network's gateways
+  std::vector<PodRoute> routes;  // more routes (one equal to a default route added is skipped)
   std::vector<state::PortMapping> ports;  // published through this attachment (the pod's rows)
 };
 

@@ -4,6 +4,7 @@
 // not reused at once, so neighbours' stale ARP entries for it have time to expire).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,9 @@ struct IpRange {
                                             std::optional<Cidr> ip_range = {});
   // The cursor key in the state database.
   std::string key() const { return subnet.str(); }
+  // How many addresses it can hand out (the gateway excluded), saturating at 2^64 - 1.
+  std::uint64_t capacity() const;
+  bool operator==(const IpRange&) const = default;
 };
 
 // Allocate one address of `range` in `network` for attachment (pod, index); the attachment's

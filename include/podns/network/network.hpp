@@ -21,6 +21,10 @@ struct SubnetOptions {
   std::string subnet;    // CIDR
   std::string gateway;   // "" : the first host address
   std::string ip_range;  // "" : the whole subnet; else a CIDR inside it to allocate from
+  // host-local's rangeStart/rangeEnd: the first and last address to allocate ("" : from ip_range
+  // or the whole subnet), inside the subnet.
+  std::string range_start;
+  std::string range_end;
 };
 
 // What `podns network create` is asked for (podman's flags).
@@ -29,6 +33,7 @@ struct NetworkOptions {
   std::vector<SubnetOptions> subnets;  // none: a free 10.89.N.0/24 (and with ipv6 a free fd.../64)
   bool ipv6 = false;                   // dual stack: an IPv6 subnet is added when none is given
   bool internal = false;               // no egress: no masquerade, nothing forwarded out
+  bool masquerade = true;              // masquerade what leaves the subnets (podns-bridge: ipMasq)
   std::uint32_t mtu = 0;               // 0: the kernel's default
   std::string bridge;                  // "" : the first free podnsN
 };
@@ -39,10 +44,14 @@ struct Network {
   std::string bridge;
   std::vector<IpRange> ranges;  // one per subnet, IPv4 first
   bool internal = false;
+  bool masquerade = true;
   std::uint32_t mtu = 0;
   std::int64_t created_at = 0;
 
   bool has_ipv6() const;
+  // The same network: bridge, subnets with their gateways and ranges, flags and MTU (not the
+  // name's creation time).
+  bool same_definition(const Network& other) const;
   // Whether `ip` is in one of its subnets (a static address must be).
   bool contains(const IpAddr& ip) const;
   // The stored definition (NetworkRecord::options) and back.

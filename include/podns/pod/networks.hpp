@@ -35,7 +35,9 @@ struct NetworkSummary {
 nlohmann::json to_json(const NetworkSummary& s);
 
 struct NetworkMember {
-  std::string pod;
+  std::string pod;           // a podns pod's name, or the row of a CNI attachment (kind cni)
+  std::string kind = "pod";  // "pod", or "cni": made by the podns-bridge plugin for a runtime
+  std::string container_id;  // cni: the runtime's container id
   std::string ifname;
   std::string host_ifname;
   std::vector<std::string> addresses;  // leased, canonical

@@ -31,7 +31,8 @@ namespace podns::state {
 // columns of their own, so listing pods reads no JSON. 3: native networks, IP leases and IPAM
 // cursors, key/value metadata (the boot id), the attachment's driver and host interface, port ranges.
 // 4: pending CNI DELs (attachments dropped while their DEL failed, kept until a retry succeeds).
-inline constexpr int kSchemaVersion = 4;
+// 5: the pod's kind (a podns pod, or a CNI attachment made for another runtime by podns-bridge).
+inline constexpr int kSchemaVersion = 5;
 
 enum class PodPhase { creating, ready, removing };
 std::string_view to_string(PodPhase p);
@@ -40,6 +41,13 @@ Result<PodPhase> parse_pod_phase(std::string_view s);
 // An intent row becomes done once its side effect has happened.
 enum class RowState { intent, done };
 std::string_view to_string(RowState s);
+
+// What a row of `pods` is. `pod`: a podns pod (pod create). `cni`: one CNI attachment that the
+// podns-bridge plugin made for another runtime (containerd, CRI-O, libcni), keyed as CNI keys
+// plugin state, (network, container id, ifname): no pins (the runtime owns the netns), one
+// attachment. Both go through the same locks, intents, recovery and firewall.
+enum class PodKind { pod, cni };
+std::string_view to_string(PodKind k);
 
 struct PodRecord {
   std::string name;
@@ -51,6 +59,7 @@ struct PodRecord {
   // The "idMappings" member of spec as JSON text ("" without a user namespace): filled from spec
   // by insert_pod, so ls and `--userns auto` need not parse every pod's request.
   std::string id_mappings;
+  PodKind kind = PodKind::pod;
 };
 
 struct PinRecord {
