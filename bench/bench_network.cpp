@@ -90,7 +90,7 @@ struct World {
   }
   podns::Status native(const std::string& name, const std::string& subnet, const std::string& bridge) {
     bridges.push_back(bridge);
-    auto n = podns::pod::network_create(env, {name, {{subnet, "", ""}}, false, false, 0, bridge});
+    auto n = podns::pod::network_create(env, {.name = name, .subnets = {{subnet, "", ""}}, .bridge = bridge});
     if (!n) return std::unexpected(n.error());
     return {};
   }

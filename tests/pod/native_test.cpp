@@ -312,8 +312,8 @@ TEST(NativeNetwork, BadNetworkDefinitionsAreRefusedClearly) {
       {"not a cidr", {"x6", {{"banana", "", ""}}}, Errc::invalid_argument},
       {"bad name", {"-x", {}}, Errc::invalid_name},
       {"exists", {"n1", {}}, Errc::already_exists},
-      {"bridge is the loopback", {"x7", {}, false, false, 0, "lo"}, Errc::already_exists},
-      {"bad mtu", {"x8", {}, false, false, 20}, Errc::invalid_argument},
+      {"bridge is the loopback", {.name = "x7", .bridge = "lo"}, Errc::already_exists},
+      {"bad mtu", {.name = "x8", .mtu = 20}, Errc::invalid_argument},
   };
   for (const auto& c : cases) {
     auto r = network_create(w.env, c.o);
