@@ -11,6 +11,7 @@
 #include "pod/internal.hpp"
 #include "podns/cni/config.hpp"
 #include "podns/json_dump.hpp"
+#include "podns/json_parse.hpp"
 #include "podns/names.hpp"
 #include "podns/namespace.hpp"
 
@@ -120,8 +121,9 @@ nlohmann::json row_spec(const PluginAddRequest& req) {
 // The key a row's spec records (plugin rows only; nullopt for anything else).
 std::optional<PluginKey> key_of(const state::PodRecord& pod) {
   if (pod.kind != state::PodKind::cni) return std::nullopt;
-  auto j = nlohmann::json::parse(pod.spec, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
+  auto parsed = parse_json(pod.spec);
+  if (!parsed || !parsed->is_object()) return std::nullopt;
+  const nlohmann::json& j = *parsed;
   auto text = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
   return PluginKey{text("network"), text("containerID"), text("ifname")};
 }
