@@ -1,7 +1,7 @@
 // Fuzz native network definitions: `podns network create` options (make_network) and the stored
 // definition read back from the state (Network::from_record).
 // The input is read both ways: as a stored definition (JSON), and as options, one per line:
-//   name NAME | bridge IFNAME | ipv6 | internal | mtu N | subnet CIDR [GATEWAY [IP-RANGE]]
+//   name NAME | bridge IFNAME | ipv6 | internal | nomasquerade | mtu N | subnet CIDR [GATEWAY [IP-RANGE]]
 // made against one existing network (10.89.0.0/16 + fd89::/64 on podns0) and a taken interface.
 // Invariants: a made network keeps every promise of make_network (valid names, subnets inside
 // their families, gateways and ranges inside their subnets, no overlap with each other or the
@@ -21,7 +21,8 @@ namespace {
 namespace net = podns::network;
 
 bool same(const net::Network& a, const net::Network& b) {
-  if (a.name != b.name || a.bridge != b.bridge || a.internal != b.internal || a.mtu != b.mtu ||
+  if (a.name != b.name || a.bridge != b.bridge || a.internal != b.internal || a.masquerade != b.masquerade ||
+      a.mtu != b.mtu ||
       a.created_at != b.created_at || a.ranges.size() != b.ranges.size())
     return false;
   for (size_t i = 0; i < a.ranges.size(); ++i) {
@@ -66,6 +67,7 @@ net::NetworkOptions options_from(std::string_view text) {
     else if (w[0] == "bridge") o.bridge = arg(1);
     else if (w[0] == "ipv6") o.ipv6 = true;
     else if (w[0] == "internal") o.internal = true;
+    else if (w[0] == "nomasquerade") o.masquerade = false;
     else if (w[0] == "mtu") {
       auto m = arg(1);
       std::from_chars(m.data(), m.data() + m.size(), o.mtu);
@@ -76,7 +78,10 @@ net::NetworkOptions options_from(std::string_view text) {
 
 void check_made(std::string_view text) {
   static const net::Network existing = [] {
-    auto n = net::make_network({"podns", {{"10.89.0.0/16", "", ""}, {"fd89::/64", "", ""}}, true, false, 0, "podns0"},
+    auto n = net::make_network({.name = "podns",
+                                .subnets = {{"10.89.0.0/16", "", ""}, {"fd89::/64", "", ""}},
+                                .ipv6 = true,
+                                .bridge = "podns0"},
                                {}, {});
     FUZZ_CHECK(n);
     return *n;
