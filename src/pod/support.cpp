@@ -96,6 +96,8 @@ Result<network::Network> native_default_network(const PodEnv& env, state::Store&
   for (const auto& r : *existing) {
     auto n = network::Network::from_record(r);
     if (!n) return fail(n.error());
+    // A concurrent first use made it after the caller looked.
+    if (n->name == o.name) return std::move(*n);
     nets.push_back(std::move(*n));
   }
   // The bridge may exist: podns made it, for this network's CNI predecessor or before a crash.
