@@ -1,10 +1,12 @@
 // podns ns exec NAME -- CMD [ARG...]: run CMD in every namespace pinned as NAME; for a netns with
 // a fresh /sys and /etc/netns/NAME/* over /etc, as `ip netns exec` does. Exits with CMD's code.
+#include <cstdio>
 #include <cstdlib>
+
+#include <fmt/format.h>
 
 #include "ns_common.hpp"
 #include "podns/ns_exec.hpp"
-#include "ns_userns.hpp"
 
 namespace podns::cli {
 namespace {
@@ -20,9 +22,8 @@ void register_ns_exec(CLI::App& app, Globals& g, Action& action) {
   cmd->add_option("command", args->argv, "Command and arguments (after --)")->required();
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
-      // A set with a user namespace is entered through spawn() (ns_userns.hpp).
-      auto userns_code = run_userns_exec(g.paths(), args->name, args->argv);
-      auto code = userns_code ? std::move(*userns_code) : exec_in_pins(g.paths(), args->name, args->argv);
+      auto code = exec_in_pins(g.paths(), args->name, args->argv,
+                               [](const std::string& w) { fmt::print(stderr, "podns: warning: {}\n", w); });
       if (!code) return fail(code.error());
       std::fflush(stdout);
       if (*code != 0) std::exit(*code);

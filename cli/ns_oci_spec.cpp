@@ -4,12 +4,10 @@
 // namespace is not owned by the set's user namespace (the runtime would fail to join it).
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstdio>
 
-#include "cli.hpp"
+#include "ns_common.hpp"
 #include "podns/namespace_type.hpp"
-#include "podns/namespace.hpp"
 #include "podns/oci.hpp"
 #include "podns/json_dump.hpp"
 
@@ -18,48 +16,25 @@ namespace {
 
 Status run(const Paths& paths, const std::string& name, const std::vector<std::string>& type_names,
            const std::string& merge) {
-  auto set = find_pinned_set(paths, name);
-  if (!set) return fail_with(set, "oci-spec");
-  if (!type_names.empty()) {
-    std::vector<NamespaceType> types;
-    for (const auto& n : type_names) {
-      auto t = parse_namespace_type(n);
-      if (!t) return fail_with(t, "oci-spec: --type");
-      types.push_back(*t);
-    }
-    std::vector<PinnedNamespace> kept;
-    for (const auto& p : set->pins)
-      if (std::find(types.begin(), types.end(), p.type) != types.end()) kept.push_back(p);
-    set->pins = std::move(kept);
-    if (set->pins.empty()) return fail(Errc::not_found, fmt::format("oci-spec: {} has none of the given types", name));
+  oci::PinsSpecRequest req{.paths = paths, .name = name};
+  for (const auto& n : type_names) {
+    auto t = parse_namespace_type(n);
+    if (!t) return fail_with(t, "oci-spec: --type");
+    req.types.push_back(*t);
   }
-  IdMappings maps;
-  if (const PinnedNamespace* user = set->find(NamespaceType::user)) {
-    auto ns = Namespace::open_path(user->path, NamespaceType::user);
-    if (!ns) return fail_with(ns, "oci-spec");
-    auto m = read_userns_idmappings(*ns);
-    if (!m) return fail_with(m, "oci-spec");
-    maps = std::move(*m);
+  if (!merge.empty()) {
+    auto config = oci::read_config_json(merge);
+    if (!config) return fail_with(config, "oci-spec --merge");
+    req.merge_into = std::move(*config);
   }
-  std::vector<NamespaceRequest> reqs;
-  for (const auto& p : set->pins) reqs.push_back({p.type, p.path});
-  for (const auto& w : namespace_ownership_warnings(reqs)) fmt::print(stderr, "podns: warning: {}\n", w);
-
-  if (merge.empty()) {
-    print_line(json_dump(oci::namespaces_json(*set, maps), 2));
-    return {};
-  }
-  auto config = oci::read_config_json(merge);
-  if (!config) return fail_with(config, "oci-spec --merge");
-  auto merged = oci::merge_into_config(std::move(*config), *set, maps);
-  if (!merged) return fail_with(merged, "oci-spec: " + merge);
-  print_line(json_dump(*merged, 2));
+  auto spec = oci::spec_for_pins(req, [](const std::string& w) { fmt::print(stderr, "podns: warning: {}\n", w); });
+  if (!spec) return merge.empty() ? fail(spec.error()) : fail_with(spec, "oci-spec --merge " + merge);
+  print_line(json_dump(*spec, 2));
   return {};
 }
 
 void register_ns_oci_spec(CLI::App& app, Globals& g, Action& action) {
-  // The ns group's description is set by whichever verb file registers first; keep it identical.
-  auto* cmd = group(app, "ns", "Namespaces: create, pin, attach, list, enter, remove (like `ip netns`)").add_subcommand(
+  auto* cmd = ns_group(app).add_subcommand(
       "oci-spec", "Print the OCI runtime spec namespaces + id mappings that join the namespaces pinned as NAME");
   struct Args {
     std::string name;

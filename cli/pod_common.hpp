@@ -11,6 +11,10 @@
 
 namespace podns::cli {
 
+inline CLI::App& pod_group(CLI::App& app) {
+  return group(app, "pod", "Pod sandboxes: namespaces + networks in one call");
+}
+
 inline pod::PodEnv pod_env(const Globals& g) {
   pod::PodEnv env = pod::PodEnv::from_paths(g.paths());
   env.on_warning = [](const Error& e) {

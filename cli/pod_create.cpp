@@ -7,7 +7,7 @@ namespace podns::cli {
 namespace {
 
 void register_pod_create(CLI::App& app, Globals& g, Action& action) {
-  auto& pod = group(app, "pod", "Pod sandboxes: namespaces + networks in one call");
+  auto& pod = pod_group(app);
   auto* cmd = pod.add_subcommand("create", "Create a pod: pin its namespaces and attach its networks");
   struct Args {
     pod::CreateOptions o;

@@ -7,7 +7,7 @@ namespace podns::cli {
 namespace {
 
 void register_pod_exec(CLI::App& app, Globals& g, Action& action) {
-  auto& pod = group(app, "pod", "Pod sandboxes: namespaces + networks in one call");
+  auto& pod = pod_group(app);
   auto* cmd = pod.add_subcommand("exec", "Run a command in all of the pod's namespaces");
   struct Args {
     std::string name;

@@ -1,39 +1,27 @@
-// podns pod ls [--json] | inspect NAME [--json] | oci-spec NAME
+// podns pod inspect NAME [--json]: a pod's sandbox key, user namespace, pins, networks with their
+// live state, ports and helper processes (with the end of a dead helper's log).
+#include <memory>
+
 #include "pod_common.hpp"
 #include "podns/json_dump.hpp"
 
 namespace podns::cli {
 namespace {
 
-std::string first_address(const pod::PodInfo& p) {
-  for (const auto& n : p.networks) {
-    for (const auto& a : n.addresses) return a.address;
-  }
-  return "-";
-}
-
-std::string networks(const pod::PodInfo& p) {
-  std::string out;
-  for (const auto& n : p.networks) out += (out.empty() ? "" : ",") + n.network;
-  return out.empty() ? "-" : out;
-}
-
 std::string text_inspect(const pod::PodInfo& p) {
   std::string gone;
   if (p.live && p.live->netns == "gone")
     gone = " (gone: the network namespace no longer exists; pod rm cleans up the rest)";
-  std::string out = fmt::format("name:        {}\nphase:       {}\nsandbox key: {}{}\n", p.name, p.phase,
+  std::string out = fmt::format("name:        {}\nphase:       {}\nsandbox key: {}{}\n", p.name, state::to_string(p.phase),
                                 p.netns_path.empty() ? "-" : p.netns_path, gone);
   if (p.live && !p.live->error.empty()) out += fmt::format("live state:  unreadable: {}\n", p.live->error);
   if (!p.userns_path.empty()) out += fmt::format("userns:      {}\n", p.userns_path);
-  if (!p.userns_mappings.is_null()) {
-    for (const char* k : {"uidMappings", "gidMappings"}) {
-      for (const auto& r : p.userns_mappings[k])
-        out += fmt::format("{}:  {} -> {} ({} ids)\n", k[0] == 'u' ? "uid map" : "gid map", r["containerID"].get<uint32_t>(),
-                           r["hostID"].get<uint32_t>(), r["size"].get<uint32_t>());
+  if (p.userns_mappings) {
+    for (const auto& [what, map] : {std::pair{"uid map", &p.userns_mappings->uid}, std::pair{"gid map", &p.userns_mappings->gid}}) {
+      for (const auto& r : *map) out += fmt::format("{}:  {} -> {} ({} ids)\n", what, r.container_id, r.host_id, r.size);
     }
   }
-  for (const auto& [t, path] : p.pins) out += fmt::format("ns {:<8} {}\n", t, path);
+  for (const auto& [t, path] : p.pins) out += fmt::format("ns {:<8} {}\n", to_string(t), path);
   for (const auto& n : p.networks) {
     out += fmt::format("network {} ({}):\n", n.network, n.state);
     if (!n.ifname.empty()) out += fmt::format("  interface: {}\n", n.ifname);
@@ -79,54 +67,19 @@ std::string text_inspect(const pod::PodInfo& p) {
 }
 
 void register_pod_inspect(CLI::App& app, Globals& g, Action& action) {
-  auto& pod = group(app, "pod", "Pod sandboxes: namespaces + networks in one call");
-
-  auto* ls = pod.add_subcommand("ls", "List pods");
-  ls->alias("list");
-  auto ls_json = std::make_shared<bool>(false);
-  ls->add_flag("--json", *ls_json, "JSON output");
-  ls->callback([&g, &action, ls_json] {
-    action = [&g, ls_json]() -> Status {
-      auto pods = pod::list(pod_env(g));
-      if (!pods) return fail(pods.error());
-      if (*ls_json) {
-        print_line(pod::to_json_text(*pods));
-        return {};
-      }
-      std::string out = fmt::format("{:<24} {:<9} {:<20} {:<16} {}", "NAME", "PHASE", "IP", "NETWORKS", "SANDBOX KEY");
-      for (const auto& p : *pods)
-        out += fmt::format("\n{:<24} {:<9} {:<20} {:<16} {}", p.name, p.phase, first_address(p), networks(p),
-                           p.netns_path.empty() ? "-" : p.netns_path);
-      print_line(out);
-      return {};
-    };
-  });
-
-  auto* insp = pod.add_subcommand("inspect", "Show a pod: sandbox key, user namespace, networks, ports");
-  struct InspectArgs {
+  auto* cmd = pod_group(app).add_subcommand("inspect", "Show a pod: sandbox key, user namespace, networks, ports");
+  struct Args {
     std::string name;
     bool json = false;
   };
-  auto ia = std::make_shared<InspectArgs>();
-  insp->add_option("name", ia->name, "Pod name")->required();
-  insp->add_flag("--json", ia->json, "JSON output");
-  insp->callback([&g, &action, ia] {
-    action = [&g, ia]() -> Status {
-      auto info = pod::inspect(pod_env(g), ia->name);
+  auto args = std::make_shared<Args>();
+  cmd->add_option("name", args->name, "Pod name")->required();
+  cmd->add_flag("--json", args->json, "JSON output");
+  cmd->callback([&g, &action, args] {
+    action = [&g, args]() -> Status {
+      auto info = pod::inspect(pod_env(g), args->name);
       if (!info) return fail(info.error());
-      print_line(ia->json ? json_dump(pod::to_json(*info), 2) : text_inspect(*info));
-      return {};
-    };
-  });
-
-  auto* oci = pod.add_subcommand("oci-spec", "Print the namespaces and id mappings for a runtime's config.json");
-  auto on = std::make_shared<std::string>();
-  oci->add_option("name", *on, "Pod name")->required();
-  oci->callback([&g, &action, on] {
-    action = [&g, on]() -> Status {
-      auto spec = pod::oci_spec(pod_env(g), *on);
-      if (!spec) return fail(spec.error());
-      print_line(json_dump(*spec, 2));
+      print_line(args->json ? json_dump(pod::to_json(*info), 2) : text_inspect(*info));
       return {};
     };
   });

@@ -5,7 +5,7 @@ namespace podns::cli {
 namespace {
 
 void register_pod_rm(CLI::App& app, Globals& g, Action& action) {
-  auto& pod = group(app, "pod", "Pod sandboxes: namespaces + networks in one call");
+  auto& pod = pod_group(app);
   auto* cmd = pod.add_subcommand("rm", "Remove pods: DEL their networks in reverse, unpin, drop the state");
   struct Args {
     std::vector<std::string> names;

@@ -100,7 +100,7 @@ Status run_stats(const Globals& g, const StatsArgs& a) {
 }
 
 void register_pod_stats(CLI::App& app, Globals& g, Action& action) {
-  auto& pod = group(app, "pod", "Pod sandboxes: namespaces + networks in one call");
+  auto& pod = pod_group(app);
   auto* cmd = pod.add_subcommand("stats", "Interface counters of pods (rx/tx bytes, packets, errors, drops)");
   auto args = std::make_shared<StatsArgs>();
   cmd->add_option("name", args->name, "Pod name (default: every ready pod)");

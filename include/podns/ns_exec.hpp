@@ -7,6 +7,7 @@
 // (the child-process builder, src/sys/child.hpp).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,11 @@ struct NsExecRequest {
 // to exec gives an error naming the step ("exec nosuchcmd: No such file or directory").
 [[nodiscard]] Result<int> exec_in_namespaces(const NsExecRequest& request);
 
-// exec_in_namespaces with every live pin named `name` (any type).
-[[nodiscard]] Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv);
+// Every live pin named `name` (any type): exec_in_namespaces, or for a set with a user namespace
+// spawn() (which joins the user namespace first and becomes uid/gid 0 inside, with a mount
+// namespace of its own and the set's sysfs on /sys when the set has a netns and no mnt). Warnings
+// about a set a runtime would fail on (namespace_ownership_warnings) go to `warn` before it starts.
+[[nodiscard]] Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv,
+                                       const std::function<void(const std::string&)>& warn = {});
 
 }  // namespace podns

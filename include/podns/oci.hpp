@@ -4,6 +4,8 @@
 // (user namespace included, with the maps it was created with).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,18 +57,21 @@ nlohmann::json idmap_json(const IdMap& map);
 //            "uidMappings": [...], "gidMappings": [...]}} for a pinned set; mappings only when the
 // set has a user namespace and `maps` is not empty.
 nlohmann::json namespaces_json(const PinnedSet& set, const IdMappings& maps);
-// The same for the pins named `name` below `paths`, reading the maps back from the user pin.
-[[nodiscard]] Result<nlohmann::json> spec_for_pins(const Paths& paths, std::string_view name);
+struct PinsSpecRequest {
+  Paths paths;
+  std::string name;                         // the pins named this (any types)
+  std::vector<NamespaceType> types;         // only these types; empty: every pinned type
+  std::optional<nlohmann::json> merge_into;  // a config.json to put them in; nullopt: the fragment
+};
+
+// namespaces_json (or merge_into_config) for the pins a request names, with the maps read back
+// from the user pin. Warnings about a set a runtime would fail to join (a namespace not owned by
+// the set's user namespace: namespace_ownership_warnings) go to `warn`.
+[[nodiscard]] Result<nlohmann::json> spec_for_pins(const PinsSpecRequest& request,
+                                                   const std::function<void(const std::string&)>& warn = {});
 // Put a pinned set into an existing config.json: namespaces of the set's types are replaced by
 // path entries, others are kept; the mappings are replaced when the set has a user namespace.
 [[nodiscard]] Result<nlohmann::json> merge_into_config(nlohmann::json config, const PinnedSet& set,
                                                        const IdMappings& maps);
 
 }  // namespace podns::oci
-
-namespace podns {
-// The names the brief's consumers use (pods, CLI).
-inline nlohmann::json oci_namespaces_json(const PinnedSet& set, const IdMappings& maps) {
-  return oci::namespaces_json(set, maps);
-}
-}  // namespace podns

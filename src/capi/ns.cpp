@@ -137,7 +137,7 @@ int podns_run_in_ns(const char* path, unsigned long type, podns_ns_callback fn, 
 char* podns_ns_oci_spec(podns_ctx* ctx, const char* name, podns_error** err) {
   return guarded(err, [&]() -> char* {
     if (!require(ctx, "ctx", err) || !require(name, "name", err)) return nullptr;
-    auto spec = oci::spec_for_pins(ctx->env.paths, name);
+    auto spec = oci::spec_for_pins({.paths = ctx->env.paths, .name = name});
     if (!spec) return fail(spec.error(), err), nullptr;
     return capi::dup_string(json_dump(*spec));
   });

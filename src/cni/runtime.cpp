@@ -11,11 +11,28 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "lock.hpp"
+#include "podns/file_lock.hpp"
 #include "sha512.hpp"
 #include "podns/names.hpp"
 
 namespace podns::cni {
+Result<std::vector<std::pair<std::string, std::string>>> parse_cni_args(std::string_view s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!s.empty()) {
+    auto semi = s.find(';');
+    std::string_view pair = s.substr(0, semi);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0)
+        return fail(Errc::invalid_argument, fmt::format("CNI_ARGS: \"{}\" is not KEY=VALUE", pair));
+      out.emplace_back(std::string(pair.substr(0, eq)), std::string(pair.substr(eq + 1)));
+    }
+    if (semi == std::string_view::npos) break;
+    s.remove_prefix(semi + 1);
+  }
+  return out;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -190,9 +207,9 @@ struct AttachmentLocks {
 
 Result<AttachmentLocks> lock_attachment(const RuntimeOptions& o, const NetworkConfigList& net, const RuntimeConf& rt) {
   AttachmentLocks l;
-  auto n = FileLock::acquire(net_lock_path(o, net.name), /*exclusive=*/false);
+  auto n = FileLock::acquire(net_lock_path(o, net.name), FileLock::Mode::shared, o.lock_timeout);
   if (!n) return std::unexpected(n.error());
-  auto a = FileLock::acquire(attachment_lock_path(o, net.name, rt), /*exclusive=*/true);
+  auto a = FileLock::acquire(attachment_lock_path(o, net.name, rt), FileLock::Mode::exclusive, o.lock_timeout);
   if (!a) return std::unexpected(a.error());
   l.network = std::move(*n);
   l.attachment = std::move(*a);
@@ -335,7 +352,7 @@ Status Runtime::del(const NetworkConfigList& net, const RuntimeConf& rt, const D
   if (!locks) return fail_with(locks, doing);
   auto st = del_locked(*impl_, options_, net, rt, options);
   if (!st) return fail_with(st, doing);
-  locks->attachment.unlink_file();
+  locks->attachment.unlink_and_release();
   return {};
 }
 
@@ -392,7 +409,7 @@ Status Runtime::gc(const NetworkConfigList& net, const std::vector<Attachment>& 
   if (auto st = validate_network_name(net.name); !st) return fail_with(st, doing);
   if (net.disable_gc) return {};
   // GC excludes every ADD/DEL/CHECK on this network while it decides what is stale.
-  auto lock = FileLock::acquire(net_lock_path(options_, net.name), /*exclusive=*/true);
+  auto lock = FileLock::acquire(net_lock_path(options_, net.name), FileLock::Mode::exclusive, options_.lock_timeout);
   if (!lock) return fail_with(lock, doing);
   std::vector<Error> errs;
   std::vector<Error> bad;
@@ -412,7 +429,7 @@ Status Runtime::gc(const NetworkConfigList& net, const std::vector<Attachment>& 
       errs.push_back(Error(st.error()).context("stale attachment"));
       continue;
     }
-    auto a = FileLock::acquire(attachment_lock_path(options_, net.name, rt), true);
+    auto a = FileLock::acquire(attachment_lock_path(options_, net.name, rt), FileLock::Mode::exclusive, options_.lock_timeout);
     if (!a) {
       errs.push_back(a.error());
       continue;
@@ -420,7 +437,7 @@ Status Runtime::gc(const NetworkConfigList& net, const std::vector<Attachment>& 
     if (auto st = del_locked(*impl_, options_, net, rt); !st)
       errs.push_back(Error(st.error()).context(fmt::format("delete stale attachment {} {}", rt.container_id, rt.ifname)));
     else
-      a->unlink_file();
+      a->unlink_and_release();
   }
   if (at_least(net.cni_version, "1.1.0")) {
     json attachments = json::array();

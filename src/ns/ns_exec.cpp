@@ -17,6 +17,7 @@
 
 #include "podns/pin.hpp"
 #include "podns/process.hpp"
+#include "podns/spawn.hpp"
 #include "sys/child.hpp"
 #include "sys/clone_raw.hpp"
 #include "sys/io.hpp"
@@ -141,7 +142,7 @@ Result<int> exec_in_namespaces(const NsExecRequest& req) {
     }
     if (a.has_pid) {
       // setns(pid) applies to children: fork once more; this process forwards the exit status.
-      long inner = sys::raw_clone(0, false);
+      long inner = sys::raw_clone(0, have_clone3());
       if (inner < 0) child_fail(w, kFork, errno);
       if (inner > 0) {
         ::close(w);
@@ -164,9 +165,44 @@ Result<int> exec_in_namespaces(const NsExecRequest& req) {
   return *code;
 }
 
-Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv) {
+namespace {
+
+// A set with a user namespace needs a helper that joins it first and becomes uid/gid 0 inside
+// (spawn()); as `ip netns exec`, a mount namespace of its own gets the set's netns's sysfs on /sys.
+Result<int> exec_in_userns_set(const std::vector<PinEntry>& pins, const std::vector<std::string>& argv,
+                               const std::function<void(const std::string&)>& warn) {
+  SpawnRequest req;
+  req.argv = argv;
+  bool net = false, mnt = false;
+  for (const auto& p : pins) {
+    if (!p.live) continue;
+    req.namespaces.push_back({p.type, p.path});
+    net |= p.type == NamespaceType::net;
+    mnt |= p.type == NamespaceType::mnt;
+  }
+  if (warn) {
+    for (const auto& w : namespace_ownership_warnings(req.namespaces)) warn(w);
+  }
+  if (net && !mnt) {
+    req.namespaces.push_back({NamespaceType::mnt, ""});
+    req.fresh_sysfs = true;
+  }
+  auto child = spawn(req);
+  if (!child) return fail(child.error());
+  return child->wait();
+}
+
+}  // namespace
+
+Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv,
+                         const std::function<void(const std::string&)>& warn) {
   auto pins = find_pins(paths, name);
   if (!pins) return fail_with(pins, "exec");
+  if (std::any_of(pins->begin(), pins->end(), [](const PinEntry& p) { return p.live && p.type == NamespaceType::user; })) {
+    auto r = exec_in_userns_set(*pins, argv, warn);
+    if (!r) return fail_with(r, fmt::format("exec in {}", name));
+    return r;
+  }
   NsExecRequest req;
   req.argv = argv;
   for (const auto& p : *pins) {

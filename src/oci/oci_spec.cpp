@@ -162,9 +162,15 @@ json namespaces_json(const PinnedSet& set, const IdMappings& maps) {
   return json{{"linux", linux}};
 }
 
-Result<json> spec_for_pins(const Paths& paths, std::string_view name) {
-  auto set = find_pinned_set(paths, name);
+Result<json> spec_for_pins(const PinsSpecRequest& req, const std::function<void(const std::string&)>& warn) {
+  auto set = find_pinned_set(req.paths, req.name);
   if (!set) return fail_with(set, "oci spec");
+  if (!req.types.empty()) {
+    std::erase_if(set->pins, [&](const PinnedNamespace& p) {
+      return std::find(req.types.begin(), req.types.end(), p.type) == req.types.end();
+    });
+    if (set->pins.empty()) return fail(Errc::not_found, fmt::format("oci spec: {} has none of the given types", req.name));
+  }
   IdMappings maps;
   if (const PinnedNamespace* user = set->find(NamespaceType::user)) {
     auto ns = Namespace::open_path(user->path, NamespaceType::user);
@@ -173,7 +179,13 @@ Result<json> spec_for_pins(const Paths& paths, std::string_view name) {
     if (!m) return fail_with(m, "oci spec: id maps of " + user->path);
     maps = std::move(*m);
   }
-  return namespaces_json(*set, maps);
+  if (warn) {
+    std::vector<NamespaceRequest> joined;
+    for (const auto& p : set->pins) joined.push_back({p.type, p.path});
+    for (const auto& w : namespace_ownership_warnings(joined)) warn(w);
+  }
+  if (!req.merge_into) return namespaces_json(*set, maps);
+  return merge_into_config(*req.merge_into, *set, maps);
 }
 
 Result<json> merge_into_config(json config, const PinnedSet& set, const IdMappings& maps) {

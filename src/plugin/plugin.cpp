@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "plugin/netconf.hpp"
+#include "podns/cni/runtime.hpp"
 #include "podns/json_dump.hpp"
 #include "podns/json_parse.hpp"
 #include "podns/paths.hpp"
@@ -38,24 +39,6 @@ cni::CniError cni_error(const Error& e, int otherwise = cni::err::kInternal) {
 bool at_least(std::string_view v, std::string_view min) {
   auto c = cni::compare_versions(v, min);
   return c && *c >= 0;
-}
-
-// CNI_ARGS: "K=V;K2=V2".
-CniResultOr<std::vector<std::pair<std::string, std::string>>> parse_args(std::string_view s) {
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!s.empty()) {
-    auto semi = s.find(';');
-    std::string_view pair = s.substr(0, semi);
-    if (!pair.empty()) {
-      auto eq = pair.find('=');
-      if (eq == std::string_view::npos || eq == 0)
-        return cni_fail(cni::err::kInvalidEnvironment, fmt::format("CNI_ARGS: \"{}\" is not KEY=VALUE", pair));
-      out.emplace_back(std::string(pair.substr(0, eq)), std::string(pair.substr(eq + 1)));
-    }
-    if (semi == std::string_view::npos) break;
-    s.remove_prefix(semi + 1);
-  }
-  return out;
 }
 
 // The variables a verb needs (CNI SPEC, "Parameters").
@@ -112,8 +95,8 @@ Outcome add(const Invocation& in, const CommonConf& c) {
   if (auto e = require(in, true)) return failed(*e, c.cni_version);
   auto net = parse_network(c);
   if (!net) return failed(net.error(), c.cni_version);
-  auto args = parse_args(in.args);
-  if (!args) return failed(args.error(), c.cni_version);
+  auto args = cni::parse_cni_args(in.args);
+  if (!args) return failed(cni::CniError{cni::err::kInvalidEnvironment, args.error().message(), {}}, c.cni_version);
   auto asked = parse_requests(c, *args);
   if (!asked) return failed(asked.error(), c.cni_version);
   auto env = make_env(c, warnings);

@@ -109,7 +109,7 @@ TEST(OciSpec, EmitsAPinnedSetForARuntime) {
   IdMappings maps;
   maps.uid = {{0, 100000, 65536}};
   maps.gid = {{0, 100000, 65536}};
-  json j = oci_namespaces_json(set, maps);
+  json j = oci::namespaces_json(set, maps);
   EXPECT_EQ(j, json::parse(R"({"linux": {
       "namespaces": [{"type": "user", "path": "/run/podns/ns/user/web"}, {"type": "network", "path": "/run/netns/web"}],
       "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
@@ -122,7 +122,7 @@ TEST(OciSpec, EmitsAPinnedSetForARuntime) {
   // Without a user namespace there are no mappings.
   PinnedSet net_only;
   net_only.pins = {set.pins[0]};
-  EXPECT_FALSE(oci_namespaces_json(net_only, maps)["linux"].contains("uidMappings"));
+  EXPECT_FALSE(oci::namespaces_json(net_only, maps)["linux"].contains("uidMappings"));
 }
 
 TEST(OciSpec, MergeReplacesOnlyTheSetsTypes) {
@@ -263,7 +263,7 @@ TEST(OciSpec, SpecForPinsReadsMapsBack) {
   auto set = create_userns_set({.paths = paths, .name = name, .types = {NamespaceType::user, NamespaceType::net},
                                 .idmaps = maps});
   ASSERT_OK(set);
-  auto j = oci::spec_for_pins(paths, name);
+  auto j = oci::spec_for_pins({.paths = paths, .name = name});
   ASSERT_OK(j);
   auto back = oci::parse_config(*j);
   ASSERT_OK(back);
@@ -272,7 +272,7 @@ TEST(OciSpec, SpecForPinsReadsMapsBack) {
   ASSERT_EQ(back->namespaces.size(), 2u);
   EXPECT_EQ(back->namespaces[0], (NamespaceRequest{NamespaceType::user, set->pins[0].path}));
   EXPECT_TRUE(oci::warnings(*back).empty());
-  auto none = oci::spec_for_pins(paths, "nothing-here");
+  auto none = oci::spec_for_pins({.paths = paths, .name = "nothing-here"});
   ASSERT_FALSE(none);
   EXPECT_TRUE(none.error().is(Errc::not_found));
 }

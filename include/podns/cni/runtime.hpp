@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,10 +31,17 @@ struct RuntimeConf {
   nlohmann::json capability_args = nlohmann::json::object();  // portMappings, ips, mac, bandwidth, dns, aliases...
 };
 
+// CNI_ARGS, "K=V;K2=V2" (empty pairs skipped), as RuntimeConf::args. Errc::invalid_argument for a
+// pair without '=' or with an empty key.
+[[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> parse_cni_args(std::string_view text);
+
 struct RuntimeOptions {
   std::vector<std::string> plugin_dirs = default_plugin_dirs();  // CNI_PATH
   std::string cache_dir = std::string(kDefaultCacheDir);
   std::chrono::milliseconds deadline = kDefaultDeadline;          // per plugin call
+  // How long an operation waits for another on the same attachment, or for a GC of the network,
+  // to finish (Errc::busy after it: CNI's "try again later").
+  std::chrono::milliseconds lock_timeout = std::chrono::minutes(5);
   // Problems that do not fail the operation (a corrupt cache entry DEL went past, a failed rollback
   // step). The library never prints; the CLI prints these as warnings.
   std::function<void(const Error&)> on_warning;
