@@ -11,8 +11,9 @@
 namespace podns {
 
 // Creates `path` and every missing parent with `mode` (the umask can still only take bits away).
-// Directories that exist keep their mode: podns did not make them. A failure names the directory
-// it could not create, with the errno.
+// Directories that exist keep their mode: podns did not make them. Something else at `path` (a
+// file, a dangling symlink) is ENOTDIR. A failure names the directory it could not create, with
+// the errno.
 [[nodiscard]] Status make_dirs(const std::string& path, mode_t mode);
 
 }  // namespace podns

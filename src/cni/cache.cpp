@@ -14,9 +14,9 @@
 #include "podns/fd.hpp"
 #include "podns/make_dirs.hpp"
 #include "podns/read_file.hpp"
+#include "podns/write_file.hpp"
 #include "podns/json_dump.hpp"
 #include "podns/json_parse.hpp"
-#include "sys/io.hpp"
 
 namespace podns::cni {
 namespace {
@@ -25,16 +25,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxEntryBytes = 4u << 20;
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-Status write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = sys::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("write " + path);
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
 
 Result<std::string> read_file(const std::string& path) {
   return read_regular_file(path, kMaxEntryBytes, Errc::corrupt);
@@ -178,29 +168,10 @@ Status ResultCache::write(const CacheEntry& entry) const {
   const std::string dir = results_dir();
   const std::string path = entry_path(entry.network_name, entry.container_id, entry.ifname);
   if (auto st = make_dirs(dir, 0700); !st) return fail_with(st, "write CNI cache");
-  // Temp file in the same dir, fsync, rename over the entry: a crash leaves either the old entry or
-  // the new one, never a torn file. The dot prefix keeps podns's list() off it.
-  std::string tmp = fmt::format("{}/.tmp-{}-{}-{}-XXXXXX", dir, entry.network_name, entry.container_id, entry.ifname);
-  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-  if (!fd) return fail_errno("create " + tmp);
-  auto cleanup = [&] { ::unlink(tmp.c_str()); };
-  std::string data = serialize_cache_entry(entry);
-  if (auto st = write_all(fd.get(), data, tmp); !st) {
-    cleanup();
-    return st;
-  }
-  if (::fchmod(fd.get(), 0600) < 0 || ::fsync(fd.get()) < 0) {
-    int err = errno;
-    cleanup();
-    return fail_errno(err, "fsync " + tmp);
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    int err = errno;
-    cleanup();
-    return fail_errno(err, "rename " + tmp + " to " + path);
-  }
-  // No fsync of the directory: it costs a journal commit (~5 ms here, the whole budget of an ADD)
+  // The temp file's dot prefix keeps podns's list() off it.
+  if (auto st = write_file_atomically(path, serialize_cache_entry(entry), {.mode = 0600, .sync_dir = false}); !st)
+    return fail_with(st, "write CNI cache");
+  // No fsync of the directory (sync_dir): it costs a journal commit (~5 ms here, the whole budget of an ADD)
   // and buys only the rename's durability. After a crash the entry is then either the complete new
   // one or what was there before (absent, or the previous complete entry), never torn; a missing
   // entry is what DEL already tolerates. libcni does not fsync at all.

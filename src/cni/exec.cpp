@@ -87,6 +87,7 @@ Result<ExecOutput> ProcessExec::run(const ExecRequest& req) {
   // embedding program did to its own, and nothing of ours open but stdin/stdout/stderr.
   sys::ChildSpec spec;
   spec.argv = {req.path};
+  spec.argv.insert(spec.argv.end(), req.args.begin(), req.args.end());
   spec.env = req.env;
   spec.fds = {{in_child.get(), 0}, {out_pipe->second.get(), 1}, {err_pipe->second.get(), 2}};
   spec.session = sys::ChildSession::new_process_group;

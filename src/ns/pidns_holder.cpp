@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "podns/make_dirs.hpp"
+#include "podns/write_file.hpp"
 #include "podns/parse_int.hpp"
 #include "podns/process.hpp"
 #include "podns/read_file.hpp"
@@ -40,7 +41,7 @@ struct StartArgs {
 int intermediate_main(void* arg) {
   auto* a = static_cast<StartArgs*>(arg);
   if (::unshare(CLONE_NEWPID) < 0) return kHolderUnshare + errno % 100;
-  long init = sys::raw_clone(0, false);
+  long init = sys::raw_clone(0, have_clone3());
   if (init < 0) return kHolderFork;
   if (init == 0) holder_main(*a->holder);
   pid_t pid = static_cast<pid_t>(init);
@@ -157,26 +158,12 @@ Status record_pidns_holder(const Paths& paths, std::string_view name, pid_t pid,
   std::string dir = holder_dir(paths);
   std::string what = fmt::format("record pid namespace init {} in {}", pid, holder_record_path(paths, name));
   if (auto st = make_dirs(dir, 0755); !st) return fail_with(st, what);
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd) return fail_errno(what + ": open " + dir);
-  // Durable as any state: temp file, fsync, rename, fsync the directory. A valid name never starts
-  // with '.', so the temp name is nobody's record.
-  std::string tmp = "." + std::string(name) + ".tmp";
-  std::string line = fmt::format("{} {}\n", pid, start_time);
-  UniqueFd fd(::openat(dfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd) return fail_errno(what + ": create " + tmp);
-  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd.get()) < 0) {
-    int err = errno;
-    ::unlinkat(dfd.get(), tmp.c_str(), 0);
-    return fail_errno(err, what + ": write");
-  }
-  fd.reset();
-  if (::renameat(dfd.get(), tmp.c_str(), dfd.get(), std::string(name).c_str()) < 0) {
-    int err = errno;
-    ::unlinkat(dfd.get(), tmp.c_str(), 0);
-    return fail_errno(err, what + ": rename");
-  }
-  if (::fsync(dfd.get()) < 0) return fail_errno(what + ": fsync " + dir);
+  // Durable as any state (the directory synced too). A valid name never starts with '.', so the
+  // temp file is nobody's record.
+  if (auto st = write_file_atomically(holder_record_path(paths, name), fmt::format("{} {}\n", pid, start_time),
+                                      {.mode = 0644});
+      !st)
+    return fail_with(st, what);
   return {};
 }
 

@@ -16,16 +16,14 @@
 #include "ns/pidns_holder.hpp"
 #include "ns/thread_ns.hpp"
 #include "ns/pin_internal.hpp"
+#include "ns/pin_rollback.hpp"
 #include "podns/names.hpp"
 #include "podns/pin.hpp"
 #include "sys/pidfd.hpp"
 
 namespace podns {
-namespace {
 
-// Remove one pin; a pid namespace pin made by podns also takes its holder init down with it (the
-// one its record names; see pidns_holder.hpp).
-Status remove_one(const Paths& paths, NamespaceType type, std::string_view name, const std::string& path) {
+Status detail::remove_one_pin(const Paths& paths, NamespaceType type, std::string_view name, const std::string& path) {
   if (type == NamespaceType::pid) {
     if (auto st = detail::stop_pidns_holder(paths, name); !st)
       return fail_with(st, "remove pin " + path);
@@ -33,21 +31,9 @@ Status remove_one(const Paths& paths, NamespaceType type, std::string_view name,
   return remove_pin(path, pin_dir(paths, type));
 }
 
-// Removes the pins created so far unless released: "on any failure nothing is left behind".
-class PinRollback {
- public:
-  explicit PinRollback(const Paths& paths) : paths_(paths) {}
-  ~PinRollback() {
-    for (auto it = pins_.rbegin(); it != pins_.rend(); ++it)
-      (void)remove_one(paths_, it->type, it->name, it->path);
-  }
-  void add(PinnedNamespace pin) { pins_.push_back(std::move(pin)); }
-  std::vector<PinnedNamespace> release() { return std::exchange(pins_, {}); }
+namespace {
 
- private:
-  const Paths& paths_;
-  std::vector<PinnedNamespace> pins_;
-};
+using detail::PinRollback;
 
 Status check_types(std::span<const NamespaceType> types) {
   if (types.empty()) return fail(Errc::invalid_argument, "no namespace type given");
@@ -318,7 +304,7 @@ Status remove_pinned(const Paths& paths, std::string_view name, std::span<const 
   }
   Status first;
   for (NamespaceType t : types) {
-    auto st = remove_one(paths, t, name, pin_path(paths, t, name));
+    auto st = detail::remove_one_pin(paths, t, name, pin_path(paths, t, name));
     if (!st && first) first = std::move(st);  // keep going: remove what can be removed
   }
   return first;

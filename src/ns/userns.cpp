@@ -13,26 +13,13 @@
 #include <fmt/format.h>
 
 #include "ns/pidns_holder.hpp"
+#include "ns/pin_rollback.hpp"
 #include "ns/spawn_helper.hpp"
 #include "podns/names.hpp"
+#include "sys/fault.hpp"
 
 namespace podns {
 namespace {
-
-// Removes the pins made so far unless released: on failure nothing stays pinned.
-class Rollback {
- public:
-  explicit Rollback(const Paths& paths) : paths_(paths) {}
-  ~Rollback() {
-    for (auto it = pins_.rbegin(); it != pins_.rend(); ++it) (void)remove_pin(it->path, pin_dir(paths_, it->type));
-  }
-  void add(PinnedNamespace p) { pins_.push_back(std::move(p)); }
-  std::vector<PinnedNamespace> release() { return std::exchange(pins_, {}); }
-
- private:
-  const Paths& paths_;
-  std::vector<PinnedNamespace> pins_;
-};
 
 Status check_request(const UsernsSetRequest& req) {
   if (auto s = validate_name(req.name); !s) return s;
@@ -83,7 +70,6 @@ Result<PinnedSet> create_userns_set(const UsernsSetRequest& req) {
   spec.create_user = true;
   spec.idmaps = req.idmaps;
   spec.pause = true;
-  spec.force_fallback = req.force_fallback;
   for (NamespaceType t : types) {
     std::string dir = pin_dir(req.paths, t);
     if (auto s = prepare_pin_dir(dir); !s) return fail_with(s, what);
@@ -110,7 +96,8 @@ Result<PinnedSet> create_userns_set(const UsernsSetRequest& req) {
       if (fd) ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
     }
   } holder_guard{helper->pid_holder};
-  if (req.on_helper_ready) req.on_helper_ready(helper->process.pid());
+  // A test kills the helper here ("the helper died mid-setup"): the checks below must notice.
+  sys::fault::crash_point("userns.helper-ready");
 
   // Open every namespace through the helper's /proc dir, then make sure the helper is still the
   // live process we started: a dead helper's entries would be gone or, worse, someone else's.
@@ -136,7 +123,7 @@ Result<PinnedSet> create_userns_set(const UsernsSetRequest& req) {
   };
   if (auto s = check_alive("during setup"); !s) return fail(s.error());
 
-  Rollback rollback(req.paths);
+  detail::PinRollback rollback(req.paths);
   for (size_t i = 0; i < types.size(); ++i) {
     std::string path = pin_path(req.paths, types[i], req.name);
     std::string source = fmt::format("/proc/self/fd/{}", nss[i].fd().get());

@@ -69,23 +69,6 @@ bool names_pod_interface(const std::string& key, size_t networks) {
   }
 }
 
-// Write net.* sysctls inside the pod's netns: /proc/sys/net resolves against the netns of the
-// thread that opens it, so one setns'd thread suffices.
-Status apply_sysctls(const std::string& netns_path, const std::vector<std::pair<std::string, std::string>>& sysctls) {
-  if (sysctls.empty()) return {};
-  return run_in_namespace_path(netns_path, NamespaceType::net, [&]() -> Status {
-    for (const auto& [key, value] : sysctls) {
-      std::string path = "/proc/sys/" + key;
-      std::replace(path.begin() + 10, path.end(), '.', '/');
-      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
-      if (!fd) return fail_errno(fmt::format("set sysctl {}: open {}", key, path));
-      if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-        return fail_errno(fmt::format("set sysctl {}={}", key, value));
-    }
-    return {};
-  });
-}
-
 // A new netns has only `lo`, and down: containers expect 127.0.0.1 to work (podman and
 // containerd bring it up too, through the CNI loopback plugin).
 Status bring_up_loopback(const std::string& netns_path) {
@@ -117,10 +100,10 @@ struct Creator {
       if (!names_pod_interface(k, nets.size())) out.push_back({k, v});
     return out;
   }
-  std::vector<std::pair<std::string, std::string>> late_sysctls() const {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& kv : o.sysctls)
-      if (names_pod_interface(kv.first, nets.size())) out.push_back(kv);
+  std::vector<Sysctl> late_sysctls() const {
+    std::vector<Sysctl> out;
+    for (const auto& [k, v] : o.sysctls)
+      if (names_pod_interface(k, nets.size())) out.push_back({k, v});
     return out;
   }
 
@@ -232,8 +215,7 @@ struct Creator {
         if (i == 0) req.mac = o.mac;
         req.default_route = i == 0;
         if (i == 0) req.ports = ports;
-        network::AttachHooks hooks{[](std::string_view step) { kill_point(fmt::format("create.{}", step)); }};
-        if (auto a = network::attach(store, **plane, *net.native, req, hooks); !a) return fail(a.error());
+        if (auto a = network::attach(store, **plane, *net.native, req); !a) return fail(a.error());
         continue;
       }
       if (!runtime) runtime = detail::make_runtime(env);
@@ -313,7 +295,9 @@ struct Creator {
     } else {
       if (auto s = attach_networks(pod->netns_path); !s) return s;
     }
-    if (auto s = apply_sysctls(pod->netns_path, late_sysctls()); !s) return s;
+    if (auto late = late_sysctls(); !late.empty()) {
+      if (auto s = write_sysctls({{.type = NamespaceType::net, .path = pod->netns_path}}, late); !s) return s;
+    }
     kill_point("create.before-ready");
     if (auto s = store.set_pod_phase(o.name, state::PodPhase::ready); !s) return s;
     kill_point("create.ready");
@@ -402,7 +386,7 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
   }
   auto st = store->load(o.name);
   if (!st) return fail_with(st, doing);
-  return pod_info(*st);
+  return detail::pod_info(*st);
 }
 
 }  // namespace podns::pod

@@ -13,6 +13,7 @@
 #include "podns/parse_int.hpp"
 #include "podns/json_dump.hpp"
 #include "podns/make_dirs.hpp"
+#include "podns/write_file.hpp"
 
 namespace podns::pod {
 namespace {
@@ -35,40 +36,6 @@ Result<std::string> first_host(const std::string& subnet) {
   char buf[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &gw, buf, sizeof buf);
   return std::string(buf);
-}
-
-Status write_atomically(const std::string& path, const std::string& content) {
-  auto dir = std::filesystem::path(path).parent_path().string();
-  std::string tmp = fmt::format("{}/.{}.tmp{}", dir, std::filesystem::path(path).filename().string(), getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd) return fail_errno("create " + tmp);
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::unlink(tmp.c_str());
-      return fail_errno(err, "write " + tmp);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return fail_errno(err, "fsync " + tmp);
-  }
-  fd.reset();
-  // link() instead of rename(): never replaces a file another podns wrote first (or the operator's).
-  if (::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return fail_errno(err, "link " + path);
-  }
-  ::unlink(tmp.c_str());
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd) ::fsync(dfd.get());
-  return {};
 }
 
 }  // namespace
@@ -109,7 +76,9 @@ Result<std::string> ensure_default_network(const std::string& conf_dir, const De
   auto doc = default_network_conflist(o);
   if (!doc) return fail(doc.error());
   if (auto st = make_dirs(conf_dir, 0755); !st) return fail_with(st, "write default network");
-  if (auto s = write_atomically(path, json_dump(*doc, 2) + "\n"); !s) return fail_with(s, "write default network");
+  // A conflist already there (another podns wrote it first, or the operator) is kept.
+  if (auto s = write_file_atomically(path, json_dump(*doc, 2) + "\n", {.mode = 0644, .replace = false}); !s)
+    return fail_with(s, "write default network");
   return path;
 }
 

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
-#include "pod/ipmasq_leak.hpp"
+#include "cni/bridge_ipmasq.hpp"
 #include "podns/names.hpp"
 #include "podns/json_parse.hpp"
 #include "podns/read_file.hpp"
@@ -168,7 +168,7 @@ struct Gc {
       if (live && !*live) {
         for (const auto& p : net->plugins) {
           if (p.type == "bridge" && p.raw.is_object() && p.raw.value("ipMasq", false)) {
-            if (auto m = detail::remove_leaked_ipmasq(e.network_name, e.container_id); !m) report.errors.push_back(m.error());
+            if (auto m = cni::remove_leaked_ipmasq(e.network_name, e.container_id); !m) report.errors.push_back(m.error());
           }
         }
       }

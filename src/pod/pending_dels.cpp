@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
-#include "pod/ipmasq_leak.hpp"
+#include "cni/bridge_ipmasq.hpp"
 #include "podns/json_parse.hpp"
 #include "podns/namespace.hpp"
 
@@ -35,11 +35,6 @@ std::string describe(const state::PendingDel& p) {
   return fmt::format("pending CNI DEL of {} on network {} ({}, pod {})", p.container_id, p.network, p.ifname, p.pod);
 }
 
-bool uses_bridge_ipmasq(const cni::NetworkConfigList& net) {
-  return std::any_of(net.plugins.begin(), net.plugins.end(), [](const auto& p) {
-    return p.type == "bridge" && p.raw.is_object() && p.raw.value("ipMasq", false);
-  });
-}
 
 // Runs one pending DEL. Success drops the record; failure keeps it with attempts + 1 and the error,
 // which is returned.
@@ -64,7 +59,7 @@ Status run_pending_del(state::Store& store, cni::Runtime& runtime, const state::
     }
     if (auto s = runtime.del(*net, rt, opts); !s) return s;
     // The bridge plugin tears its ipMasq rules down only from inside the netns.
-    if (opts.without_netns && uses_bridge_ipmasq(*net)) return remove_leaked_ipmasq(p.network, p.container_id);
+    if (opts.without_netns && cni::uses_bridge_ipmasq(*net)) return cni::remove_leaked_ipmasq(p.network, p.container_id);
     return {};
   };
   if (auto s = attempt(); !s) {

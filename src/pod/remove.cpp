@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
-#include "pod/ipmasq_leak.hpp"
+#include "cni/bridge_ipmasq.hpp"
 #include "podns/names.hpp"
 #include "podns/json_parse.hpp"
 #include "podns/cni/cache.hpp"
@@ -38,12 +38,6 @@ Status delete_runtime_interface(const std::string& netns_path, const std::string
   return {};
 }
 
-bool uses_bridge_ipmasq(const cni::NetworkConfigList& net) {
-  for (const auto& p : net.plugins) {
-    if (p.type == "bridge" && p.raw.is_object() && p.raw.value("ipMasq", false)) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -157,8 +151,8 @@ Status teardown(const PodEnv& env, state::Store& store, const state::PodState& s
       }
       kill_point("rm.deleted");
       bool interface_gone = netns_gone || (present_known && !present.count(a.ifname));
-      if (interface_gone && uses_bridge_ipmasq(*net)) {
-        if (auto m = remove_leaked_ipmasq(a.network, a.container_id); !m) env.warn(m.error());
+      if (interface_gone && cni::uses_bridge_ipmasq(*net)) {
+        if (auto m = cni::remove_leaked_ipmasq(a.network, a.container_id); !m) env.warn(m.error());
       }
       detached.push_back(a.index);
     }

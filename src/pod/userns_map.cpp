@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "podns/json_integer.hpp"
+#include "podns/oci.hpp"
 
 namespace podns::pod::detail {
 
@@ -14,28 +14,20 @@ Result<IdMappings> explicit_userns_mappings(const std::string& spec) {
   return maps;
 }
 
+// The state keeps a pod's maps in the runtime spec's shape, through oci's one codec.
 nlohmann::json mappings_to_json(const IdMappings& m) {
-  auto one = [](const IdMap& map) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& r : map) a.push_back({{"containerID", r.container_id}, {"hostID", r.host_id}, {"size", r.size}});
-    return a;
-  };
-  return {{"uidMappings", one(m.uid)}, {"gidMappings", one(m.gid)}};
+  return {{"uidMappings", oci::idmap_json(m.uid)}, {"gidMappings", oci::idmap_json(m.gid)}};
 }
 
 Result<IdMappings> mappings_from_json(const nlohmann::json& j) {
-  try {
-    auto range = [](const nlohmann::json& r) {
-      return IdMapRange{json_integer_at<uint32_t>(r, "containerID"), json_integer_at<uint32_t>(r, "hostID"),
-                        json_integer_at<uint32_t>(r, "size")};
-    };
-    IdMappings m;
-    for (const auto& r : j.at("uidMappings")) m.uid.push_back(range(r));
-    for (const auto& r : j.at("gidMappings")) m.gid.push_back(range(r));
-    return m;
-  } catch (const nlohmann::json::exception& e) {
-    return fail(Errc::corrupt, fmt::format("stored id mappings: {}", e.what()));
+  if (!j.is_object()) return fail(Errc::corrupt, "stored id mappings: not an object");
+  IdMappings m;
+  for (auto [key, map] : {std::pair{"uidMappings", &m.uid}, std::pair{"gidMappings", &m.gid}}) {
+    auto parsed = oci::parse_idmap_json(j.contains(key) ? j[key] : nlohmann::json(), key);
+    if (!parsed) return fail(Errc::corrupt, fmt::format("stored id mappings: {}", parsed.error().message()));
+    *map = std::move(*parsed);
   }
+  return m;
 }
 
 }  // namespace podns::pod::detail

@@ -190,20 +190,4 @@ std::string log_tail(const std::string& path, size_t max) {
   return out;
 }
 
-Status make_private_dir(const std::string& dir) {
-  if (dir.empty()) return fail(Errc::invalid_argument, "empty directory path");
-  std::string partial;
-  std::istringstream ss(dir);
-  if (dir[0] == '/') partial = "";
-  for (std::string comp; std::getline(ss, comp, '/');) {
-    if (comp.empty()) continue;
-    partial += (partial.empty() && dir[0] != '/' ? "" : "/") + comp;
-    if (mkdir(partial.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + partial);
-  }
-  struct stat st;
-  if (stat(dir.c_str(), &st) < 0) return fail_errno("stat " + dir);
-  if (!S_ISDIR(st.st_mode)) return fail(Errc::invalid_argument, dir + " is not a directory");
-  return {};
-}
-
 }  // namespace podns::rootless::detail

@@ -73,7 +73,4 @@ Status terminate(FdView pidfd, std::chrono::milliseconds grace = std::chrono::mi
 // The last non-empty lines of a helper's log (for error messages), at most `max` bytes.
 std::string log_tail(const std::string& path, size_t max = 400);
 
-// mkdir -p with mode 0700 for the missing components.
-Status make_private_dir(const std::string& dir);
-
 }  // namespace podns::rootless::detail

@@ -13,6 +13,7 @@
 
 #include "rootless/drivers.hpp"
 #include "rootless/helper_process.hpp"
+#include "podns/make_dirs.hpp"
 #include "podns/parse_int.hpp"
 #include "podns/read_file.hpp"
 
@@ -115,7 +116,7 @@ Result<RootlessNet> start_pasta(const RootlessNetRequest& req) {
   auto binary = find_tool(req.binary.empty() ? "pasta" : req.binary, "passt");
   if (!binary) return std::unexpected(binary.error());
   HelperFiles files = helper_files(DriverKind::pasta, req.run_dir, req.name);
-  if (auto d = make_private_dir(req.run_dir); !d) return std::unexpected(d.error());
+  if (auto d = make_dirs(req.run_dir, 0700); !d) return std::unexpected(d.error());
   if (pid_t old = read_pid_file(files.pid_file); old > 0 && proc_comm(old).rfind("pasta", 0) == 0)
     return fail(Errc::already_exists, fmt::format("a pasta (pid {}) already runs for {}", old, req.name));
   unlink(files.pid_file.c_str());

@@ -20,8 +20,10 @@
 
 #include "rootless/helper_process.hpp"
 #include "rootless/session_internal.hpp"
+#include "podns/make_dirs.hpp"
 #include "podns/parse_int.hpp"
 #include "podns/read_file.hpp"
+#include "podns/write_file.hpp"
 #include "sys/proc_status.hpp"
 
 namespace podns::rootless {
@@ -48,17 +50,10 @@ Status lock(FdView fd, int op, const std::string& path) {
   return {};
 }
 
-// temp + rename: a reader never sees half a pid file.
+// A reader never sees half a pid file. No directory sync: the file matters only while its pause
+// process lives, and a crash of the machine ends that.
 Status write_pid_file(const std::string& path, const SessionInfo& info) {
-  std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return fail_errno("create " + tmp);
-  std::string text = fmt::format("{} {}\n", info.pid, info.start_time);
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    return fail_errno("write " + tmp);
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail_errno("rename " + tmp);
-  return {};
+  return write_file_atomically(path, fmt::format("{} {}\n", info.pid, info.start_time), {.mode = 0600, .sync_dir = false});
 }
 
 std::string unescape_mountinfo(const std::string& s) {
@@ -167,7 +162,7 @@ Result<std::optional<SessionInfo>> find_session(const std::string& run_dir) {
 }
 
 Result<SessionInfo> ensure_session(const SessionOptions& o) {
-  if (auto s = detail::make_private_dir(o.run_dir); !s) return fail_with(s, "session dir");
+  if (auto s = make_dirs(o.run_dir, 0700); !s) return fail_with(s, "session dir");
   std::string lock_path = detail::pause_lock_file(o.run_dir);
   auto lk = open_lock(lock_path);
   if (!lk) return fail(lk.error());
@@ -199,7 +194,7 @@ Result<bool> inside_session(const SessionInfo& session) {
 }
 
 Result<JoinedSession> join_session(const SessionOptions& o, bool start) {
-  if (auto s = detail::make_private_dir(o.run_dir); !s) return fail_with(s, "session dir");
+  if (auto s = make_dirs(o.run_dir, 0700); !s) return fail_with(s, "session dir");
   std::string lock_path = detail::session_lock_file(o.run_dir);
   auto lk = open_lock(lock_path);
   if (!lk) return fail(lk.error());

@@ -125,7 +125,7 @@ int pause_intermediate(const PauseArgs& a) {
     send(a.report, kFailed, errno, kSetsid);
     return 1;
   }
-  long pid = sys::raw_clone(0, false);
+  long pid = sys::raw_clone(0, have_clone3());
   if (pid < 0) {
     send(a.report, kFailed, errno, kFork);
     return 1;

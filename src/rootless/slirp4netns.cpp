@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "rootless/drivers.hpp"
+#include "podns/make_dirs.hpp"
 #include "rootless/helper_process.hpp"
 #include "rootless/slirp_api.hpp"
 #include "sys/io.hpp"
@@ -129,7 +130,7 @@ Result<RootlessNet> start_slirp4netns(const RootlessNetRequest& req) {
     return fail(Errc::invalid_argument,
                 fmt::format("API socket path {} is longer than {} bytes: use a shorter run dir or pod name",
                             files.api_socket, sizeof(sockaddr_un{}.sun_path) - 1));
-  if (auto d = make_private_dir(req.run_dir); !d) return std::unexpected(d.error());
+  if (auto d = make_dirs(req.run_dir, 0700); !d) return std::unexpected(d.error());
   if (socket_in_use(files.api_socket))
     return fail(Errc::already_exists, fmt::format("a slirp4netns already listens on {}", files.api_socket));
   unlink(files.api_socket.c_str());  // stale, from a helper that died

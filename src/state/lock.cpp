@@ -4,51 +4,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <filesystem>
-#include <thread>
-
 #include <fmt/format.h>
 
-#include "podns/make_dirs.hpp"
-
 namespace podns::state {
-
-Result<FileLock> FileLock::acquire(const std::string& path, Mode mode, std::chrono::milliseconds timeout) {
-  auto doing = fmt::format("lock {}", path);
-  // Lock files name pods; their directory is podns's alone.
-  if (auto st = make_dirs(std::filesystem::path(path).parent_path().string(), 0700); !st) return fail_with(st, doing);
-  int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
-  // flock has no timed wait; poll with a short backoff. The common case (uncontended) takes one call.
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto nap = std::chrono::milliseconds(1);
-  for (;;) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) return fail_errno(doing);
-    for (;;) {
-      if (::flock(fd.get(), op) == 0) break;
-      if (errno == EINTR) continue;
-      if (errno != EWOULDBLOCK) return fail_errno(doing);
-      if (std::chrono::steady_clock::now() >= deadline)
-        return fail(Errc::busy, fmt::format("{}: held by another podns operation", doing));
-      std::this_thread::sleep_for(nap);
-      nap = std::min(nap * 2, std::chrono::milliseconds(50));
-    }
-    // The holder we waited for may have unlinked the file (unlink_and_release): our lock is then on
-    // an orphaned inode that a newcomer no longer sees. Only a lock on the file the path names now
-    // counts; otherwise start over with the new file.
-    struct stat held {}, named {};
-    if (::fstat(fd.get(), &held) != 0) return fail_errno(doing);
-    if (::stat(path.c_str(), &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino)
-      return FileLock(std::move(fd), path);
-  }
-}
-
-void FileLock::unlink_and_release() {
-  if (!fd_) return;
-  // While we hold the lock nobody else can hold it; waiters re-check the inode after they get it.
-  ::unlink(path_.c_str());
-  fd_.reset();
-}
 
 Result<FileLock> lock_pod(const std::string& locks_dir, const std::string& pod, std::chrono::milliseconds timeout) {
   return FileLock::acquire(fmt::format("{}/pod-{}.lock", locks_dir, pod), FileLock::Mode::exclusive, timeout);

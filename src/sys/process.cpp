@@ -1,5 +1,6 @@
 // ChildProcess: kill/reap/wait through the pidfd, with pid-based fallbacks marked as such.
 #include "podns/process.hpp"
+#include "sys/pidfd.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -93,14 +94,9 @@ Status ChildProcess::signal(int sig) {
 Result<bool> ChildProcess::alive() const {
   if (pid_ <= 0 || exit_code_ >= 0) return false;
   if (pidfd_) {
-    // A pidfd polls readable once the process has exited (zombies included), unlike
-    // pidfd_send_signal(0), which still succeeds on a zombie.
-    pollfd p{pidfd_.get(), POLLIN, 0};
-    int r;
-    do r = ::poll(&p, 1, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) return fail_errno(fmt::format("poll pidfd of process {}", pid_));
-    return r == 0;
+    auto alive = sys::pidfd_is_alive(pidfd_.view());
+    if (!alive) return fail_with(alive, fmt::format("check process {}", pid_));
+    return *alive;
   }
   // Fallback without pidfd: peek at the exit state without reaping it.
   siginfo_t info{};

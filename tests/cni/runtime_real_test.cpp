@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "cni_test_util.hpp"
+#include "cni/bridge_ipmasq.hpp"
 #include "podns/cni/runtime.hpp"
 
 namespace podns::cni {
@@ -243,6 +244,34 @@ TEST_P(RealChain, DelWorksAfterTheNetnsIsGone) {
   EXPECT_EQ(rules_mentioning(ip), 0u);
   for (int i = 0; i < 50 && bridge_ports() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(bridge_ports(), 0u);
+}
+
+// With ipMasq on, bridge 1.1.1's DEL without the netns leaves the pod's NAT chain and its
+// POSTROUTING jump behind; remove_leaked_ipmasq (what pod rm and gc run then) takes them.
+TEST_P(RealChain, IpMasqRulesADelWithoutTheNetnsLeavesAreRemovedByName) {
+  auto net = chain(GetParam());
+  test::TestNetns ns;
+  ASSERT_FALSE(ns.path().empty()) << ns.error();
+  RuntimeConf p = pod(podns::test::unique_name("p"), ns);
+  ASSERT_TRUE(uses_bridge_ipmasq(net));
+  // The rules as iptables lists them (nft does not print an xt comment match).
+  auto masq_rules = [&] {
+    auto r = run({"iptables", "-w", "-t", "nat", "-S"});
+    std::size_t n = 0;
+    for (std::size_t at = r.out.find(p.container_id); at != std::string::npos; at = r.out.find(p.container_id, at + 1)) ++n;
+    return n;
+  };
+  auto r = add(net, p);
+  ASSERT_OK(r);
+  EXPECT_GT(masq_rules(), 0u);
+  ns.remove();
+  ASSERT_OK(runtime_->del(net, p));
+  EXPECT_GT(masq_rules(), 0u) << "bridge's DEL without the netns took its ipMasq rules: the workaround may "
+                                 "no longer be needed";
+  ASSERT_OK(remove_leaked_ipmasq(network_, p.container_id));
+  EXPECT_EQ(masq_rules(), 0u) << run({"iptables", "-w", "-t", "nat", "-S"}).out;
+  // Idempotent.
+  ASSERT_OK(remove_leaked_ipmasq(network_, p.container_id));
 }
 
 TEST_P(RealChain, FailedAddLeavesNothingHalfAttached) {

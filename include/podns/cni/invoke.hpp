@@ -26,6 +26,7 @@ std::vector<std::string> split_path_list(std::string_view value);
 // One plugin execution, as the kernel sees it.
 struct ExecRequest {
   std::string path;                   // absolute path of the plugin binary
+  std::vector<std::string> args;      // after argv[0] (CNI plugins take none)
   std::vector<std::string> env;       // the complete environment, "K=V"
   std::string input;                  // stdin
   std::chrono::milliseconds deadline = kDefaultDeadline;
@@ -38,8 +39,8 @@ struct ExecOutput {
   std::string out, err;
 };
 
-// The seam to the outside (STYLE #7): the real implementation spawns processes; tests of the
-// runtime's own logic may substitute a recording fake. Real-plugin tests use the real one.
+// The seam to the outside (STYLE #7): the real implementation spawns processes; another may record
+// the calls or answer them itself.
 class PluginExec {
  public:
   virtual ~PluginExec() = default;

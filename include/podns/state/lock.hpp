@@ -11,30 +11,12 @@
 #include <string>
 
 #include "podns/error.hpp"
-#include "podns/fd.hpp"
+#include "podns/file_lock.hpp"
 
 namespace podns::state {
 
-class FileLock {
- public:
-  enum class Mode { shared, exclusive };
-
-  // Blocks up to `timeout` (Errc::busy after it); a zero timeout tries once.
-  [[nodiscard]] static Result<FileLock> acquire(const std::string& path, Mode mode,
-                                                std::chrono::milliseconds timeout = std::chrono::seconds(60));
-  FileLock() = default;
-  bool held() const { return static_cast<bool>(fd_); }
-  const std::string& path() const { return path_; }
-  void release() { fd_.reset(); }
-  // Remove the lock file, then release: for a pod that no longer exists. Safe against waiters, who
-  // check after locking that the path still names the file they locked.
-  void unlink_and_release();
-
- private:
-  FileLock(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  UniqueFd fd_;
-  std::string path_;
-};
+// The state's locks are the one file lock of podns (podns/file_lock.hpp).
+using FileLock = podns::FileLock;
 
 // <locks_dir>/pod-<name>.lock, exclusive.
 [[nodiscard]] Result<FileLock> lock_pod(const std::string& locks_dir, const std::string& pod,

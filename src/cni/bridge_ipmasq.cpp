@@ -1,7 +1,8 @@
-#include "pod/ipmasq_leak.hpp"
+#include "cni/bridge_ipmasq.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -9,7 +10,7 @@
 
 #include "podns/cni/invoke.hpp"
 
-namespace podns::pod::detail {
+namespace podns::cni {
 namespace {
 
 std::string find_tool(const std::string& name) {
@@ -20,24 +21,23 @@ std::string find_tool(const std::string& name) {
   return {};
 }
 
-// ProcessExec runs a binary without arguments, stdin and env given: let sh (reading its script from
-// stdin) exec the tool with the arguments passed through the environment, so no quoting is needed.
-Result<cni::ExecOutput> run_tool(const std::string& path, const std::vector<std::string>& args) {
-  cni::ExecRequest req;
-  req.path = "/bin/sh";
-  req.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TOOL=" + path};
-  req.input = "exec \"$TOOL\"";
-  for (size_t i = 0; i < args.size(); ++i) {
-    req.env.push_back(fmt::format("ARG{}={}", i, args[i]));
-    req.input += fmt::format(" \"$ARG{}\"", i);
-  }
-  req.input += "\n";
+Result<ExecOutput> run_tool(const std::string& path, const std::vector<std::string>& args) {
+  ExecRequest req;
+  req.path = path;
+  req.args = args;
+  req.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   req.deadline = std::chrono::seconds(30);
-  cni::ProcessExec exec;
+  ProcessExec exec;
   return exec.run(req);
 }
 
 }  // namespace
+
+bool uses_bridge_ipmasq(const NetworkConfigList& net) {
+  return std::any_of(net.plugins.begin(), net.plugins.end(), [](const auto& p) {
+    return p.type == "bridge" && p.raw.is_object() && p.raw.value("ipMasq", false);
+  });
+}
 
 Status remove_leaked_ipmasq(const std::string& network, const std::string& container_id) {
   const std::string comment = fmt::format("name: \"{}\" id: \"{}\"", network, container_id);
@@ -75,4 +75,4 @@ Status remove_leaked_ipmasq(const std::string& network, const std::string& conta
   return {};
 }
 
-}  // namespace podns::pod::detail
+}  // namespace podns::cni
