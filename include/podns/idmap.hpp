@@ -85,8 +85,8 @@ struct SubidRange {
 [[nodiscard]] Status check_idmap_allowed(const IdMap& map, uint32_t caller_id, std::span<const SubidRange> allowed,
                                          std::string_view what = "id map");
 
-// `auto` for the effective user: `size` ids from /etc/subuid and /etc/subgid (paths overridable for
-// tests), avoiding `uid_in_use` / `gid_in_use`. setgroups is allowed.
+// `auto` for the effective user: `size` ids from /etc/subuid and /etc/subgid (other paths may
+// be given), avoiding `uid_in_use` / `gid_in_use`. setgroups is allowed.
 struct SubidFiles {
   std::string subuid = "/etc/subuid";
   std::string subgid = "/etc/subgid";

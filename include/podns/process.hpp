@@ -64,8 +64,6 @@ struct CloneOptions {
   // CLONE_PARENT: the child becomes a child of our parent (used by an intermediate helper so the
   // process it starts in a pid namespace is reaped by the original caller).
   bool clone_parent = false;
-  // Skip clone3 and use the fallback path (tests exercise the fallback on new kernels).
-  bool force_fallback = false;
 };
 
 // The function a cloned child runs; its return value is the child's exit code (_exit). The child

@@ -67,8 +67,6 @@ struct SpawnRequest {
   // place, so /sys/class/net shows the joined netns's interfaces (as `ip netns exec` does); inside a
   // user namespace this works only when the netns is owned by it.
   bool fresh_sysfs = false;
-  // Use the clone fallback instead of clone3 (tests).
-  bool force_fallback = false;
 };
 
 [[nodiscard]] Result<ChildProcess> spawn(const SpawnRequest& request);

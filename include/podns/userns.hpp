@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,10 +50,6 @@ struct UsernsSetRequest {
   std::vector<NamespaceType> types;
   IdMappings idmaps;                  // required
   std::vector<Sysctl> sysctls;        // each needs its namespace type in `types`
-  // Test seam: called in the parent once the helper reports ready, before anything is pinned (a
-  // test kills the helper here: "the helper died mid-setup").
-  std::function<void(pid_t helper)> on_helper_ready;
-  bool force_fallback = false;        // clone fallback instead of clone3 (tests)
 };
 
 struct PinnedSet {

@@ -7,6 +7,7 @@
 
 #include "podns/network/driver.hpp"
 #include "podns/json_dump.hpp"
+#include "sys/fault.hpp"
 
 namespace podns::network {
 namespace {
@@ -109,10 +110,6 @@ nlohmann::json result_json(const AttachRequest& req, const std::string& host_if,
           {"dns", nlohmann::json::object()}};
 }
 
-void at(const AttachHooks& hooks, std::string_view step) {
-  if (hooks.at) hooks.at(step);
-}
-
 }  // namespace
 
 std::vector<fw::PortForward> forwards_of(std::span<const state::PortMapping> ports,
@@ -140,7 +137,7 @@ std::vector<fw::PortForward> forwards_of(std::span<const state::PortMapping> por
 }
 
 Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, const Network& net,
-                                       const AttachRequest& req, const AttachHooks& hooks) {
+                                       const AttachRequest& req) {
   const auto doing = fmt::format("attach network {} as {}", net.name, req.ifname);
   auto host_if = random_veth_name();
   if (!host_if) return fail_with(host_if, doing);
@@ -189,14 +186,14 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
   if (!recorded) return fail_with(recorded, doing);
   for (const auto& x : addrs) leases.push_back({net.name, x.addr.str(), req.pod, req.index});
   const std::string mac = req.mac.empty() ? mac_for(addrs) : req.mac;
-  at(hooks, "attach-intent");
+  sys::fault::crash_point("network.attach-intent");
 
   auto bridge = ensure_bridge(host.links(), net);
   if (!bridge) return fail_with(bridge, doing);
   // Hairpin: with br_netfilter a pod reaching its own published port is sent back to its own port.
   auto veth = host.links().create_veth({*host_if, req.ifname, req.netns, *bridge, net.mtu, mac, true, true});
   if (!veth) return fail_with(veth, doing);
-  at(hooks, "attach-veth");
+  sys::fault::crash_point("network.attach-veth");
 
   // One socket inside the pod's netns for everything on its side.
   auto pod = net::open_netlink_client_in(req.netns);
@@ -218,13 +215,13 @@ Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, con
     r.oif = eth->index;
     if (auto s = (*pod)->add_route(r); !s) return fail_with(s, doing);
   }
-  at(hooks, "attach-configured");
+  sys::fault::crash_point("network.attach-configured");
 
   auto forwards = forwards_of(req.ports, leases);
   if (!forwards.empty()) {
     if (auto s = host.update_forwards(store, forwards, {}); !s) return fail_with(s, doing + ": publish ports");
   }
-  at(hooks, "attach-forwarded");
+  sys::fault::crash_point("network.attach-forwarded");
 
   a.result = json_dump(result_json(req, *host_if, mac, addrs, routes));
   if (auto s = store.commit_attachment(req.pod, req.index, a.result); !s) return fail_with(s, doing);

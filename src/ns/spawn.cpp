@@ -66,7 +66,6 @@ Result<ChildProcess> spawn(const SpawnRequest& req) {
     if (f.parent_fd < 0 || f.child_fd < 0)
       return fail(Errc::invalid_argument, fmt::format("spawn: bad fd mapping {} -> {}", f.parent_fd, f.child_fd));
   spec.cwd = req.cwd;
-  spec.force_fallback = req.force_fallback;
   auto r = detail::run_helper(spec);
   if (!r) return fail_with(r, fmt::format("spawn {}", req.argv[0]));
   return std::move(r->process);

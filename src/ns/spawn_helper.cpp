@@ -89,7 +89,7 @@ struct HelperPlan {
   const sys::ChildPlan* child;   // ids (become root), fds, cwd, exec
   const sys::ChildPlan* holder;  // pause mode with a new pid namespace: the holder init's plan
   bool fork_last;
-  bool force_fallback;
+  bool use_clone3;  // asked before the clone (sys::use_clone3)
 };
 
 // ---- child side: async-signal-safe from here to the end of child_main -----------------------------
@@ -198,7 +198,7 @@ int child_main(void* arg) {
       // A new pid namespace needs an init before it can be pinned (pid_for_children reads ENOENT
       // until then) and takes no process once its init is gone: fork one that only sleeps. It is
       // our child, not the caller's, so nobody is left with a zombie when we are killed.
-      long h = sys::raw_clone(0, p.force_fallback);
+      long h = sys::raw_clone(0, p.use_clone3);
       if (h < 0) child_fail(p, kStagePidHolder, 0, errno);
       if (h == 0) holder_main(*p.holder);
       holder = static_cast<int32_t>(h);
@@ -211,7 +211,7 @@ int child_main(void* arg) {
   // 5. pid and time namespaces apply to children: the program runs in a grandchild, which
   // CLONE_PARENT makes the caller's own child so the caller waits for it.
   if (p.fork_last) {
-    long pid = sys::raw_clone(CLONE_PARENT, p.force_fallback);
+    long pid = sys::raw_clone(CLONE_PARENT, p.use_clone3);
     if (pid < 0) child_fail(p, kStageFork, 0, errno);
     if (pid > 0) {
       child_send(p.sock, Msg{kGrandchild, 0, 0, 0, static_cast<int32_t>(pid)});
@@ -349,11 +349,9 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
     holder_plan.emplace(holder_spec(holder_null.get(), -1));
     plan.holder = &*holder_plan;
   }
-  plan.force_fallback = spec.force_fallback;
+  plan.use_clone3 = sys::use_clone3();
 
-  CloneOptions opts;
-  opts.force_fallback = spec.force_fallback;
-  auto child = clone_process(opts, child_main, &plan);
+  auto child = clone_process({}, child_main, &plan);
   if (!child) return fail_with(child, "start helper");
   child_sock.reset();
   HelperResult out;

@@ -48,7 +48,6 @@ struct HelperSpec {
   std::string cwd;
   bool fork_last = false;
   bool fresh_sysfs = false;         // after the unshare: mount sysfs on /sys (new mount namespace)           // pid/time namespace: exec in a grandchild (CLONE_PARENT)
-  bool force_fallback = false;
 };
 
 // The running helper (pause mode) or the spawned process (exec mode). In pause mode `proc_dir` is

@@ -205,8 +205,7 @@ Result<state::AttachmentRecord> plugin_add(const PodEnv& env, const PluginAddReq
     ar.default_route = req.default_route;
     ar.routes = req.routes;
     ar.ports = ports;
-    network::AttachHooks hooks{[](std::string_view step) { kill_point(fmt::format("plugin.{}", step)); }};
-    auto a = network::attach(*store, **plane, *net, ar, hooks);
+    auto a = network::attach(*store, **plane, *net, ar);
     if (!a) return fail(a.error());
     if (auto s = store->set_pod_phase(name, state::PodPhase::ready); !s) return fail(s.error());
     return a;

@@ -14,6 +14,7 @@
 
 #include "podns/process.hpp"
 #include "sys/clone_raw.hpp"
+#include "sys/fault.hpp"
 
 namespace podns {
 namespace {
@@ -36,7 +37,7 @@ bool have_clone3() {
 
 Result<ChildProcess> clone_process(const CloneOptions& options, ChildFn fn, void* arg) {
   uint64_t flags = options.namespace_flags | (options.clone_parent ? CLONE_PARENT : 0);
-  if (!options.force_fallback && have_clone3()) {
+  if (sys::use_clone3()) {
     int pidfd = -1;
     clone_args args{};
     args.flags = flags | CLONE_PIDFD;
@@ -66,8 +67,10 @@ Result<ChildProcess> clone_process(const CloneOptions& options, ChildFn fn, void
 
 namespace podns::sys {
 
-long raw_clone(uint64_t flags, bool force_fallback) noexcept {
-  if (!force_fallback && have_clone3()) {
+bool use_clone3() { return fault::injected_error(fault::kClone3) == 0 && have_clone3(); }
+
+long raw_clone(uint64_t flags, bool use_clone3) noexcept {
+  if (use_clone3) {
     clone_args args{};
     args.flags = flags;
     args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;  // clone3 wants none with CLONE_PARENT

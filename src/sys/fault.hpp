@@ -19,6 +19,9 @@ inline constexpr std::string_view kRead = "sys.read";
 inline constexpr std::string_view kWrite = "sys.write";
 inline constexpr std::string_view kSend = "sys.send";
 inline constexpr std::string_view kRecv = "sys.recv";
+// Any error here makes every clone of the process take the fallback for kernels without clone3
+// (asked in the parent before the clone: a child never reaches a point).
+inline constexpr std::string_view kClone3 = "sys.clone3";
 
 // What a handler wants at a point.
 struct Decision {

@@ -95,8 +95,8 @@ TEST_P(PodCrash, CreateKilledThenGcLeavesNothing) {
 // The native default network's steps and the pod's own.
 INSTANTIATE_TEST_SUITE_P(KillPoints, PodCrash,
                          ::testing::Values("create.recorded", "create.pin-intent", "create.pinned",
-                                           "create.attach-intent", "create.attach-veth", "create.attach-configured",
-                                           "create.attach-forwarded", "create.before-ready"),
+                                           "network.attach-intent", "network.attach-veth", "network.attach-configured",
+                                           "network.attach-forwarded", "create.before-ready"),
                          param_name);
 
 class PodCrashCni : public ::testing::TestWithParam<const char*> {};

@@ -15,7 +15,7 @@
 
 #include "netns_fixture.hpp"
 #include "podns/net/client.hpp"
-#include "podns/net/fake_client.hpp"
+#include "fake_client.hpp"
 #include "test_support.hpp"
 
 namespace podns::net {

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "netns_fixture.hpp"
-#include "podns/net/fake_client.hpp"
+#include "fake_client.hpp"
 #include "podns/net/interfaces.hpp"
 #include "podns/net/stats.hpp"
 #include "test_support.hpp"

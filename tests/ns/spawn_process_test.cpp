@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "clone_fallback.hpp"
 #include "podns/process.hpp"
 #include "test_support.hpp"
 
@@ -17,8 +18,9 @@ namespace {
 class CloneBoth : public ::testing::TestWithParam<bool> {};
 
 TEST_P(CloneBoth, ExitCodeComesBackThroughWait) {
+  test::CloneFallback fallback(GetParam());
   auto fn = [] { return 7; };
-  auto child = clone_process({.force_fallback = GetParam()}, fn);
+  auto child = clone_process({}, fn);
   ASSERT_OK(child);
   EXPECT_GT(child->pid(), 0);
   auto code = child->wait();
@@ -32,19 +34,22 @@ TEST_P(CloneBoth, ExitCodeComesBackThroughWait) {
 }
 
 TEST_P(CloneBoth, PidfdIsHeld) {
+  test::CloneFallback fallback(GetParam());
   auto fn = [] { return 0; };
-  auto child = clone_process({.force_fallback = GetParam()}, fn);
+  auto child = clone_process({}, fn);
   ASSERT_OK(child);
+  EXPECT_EQ(fallback.asked(), GetParam() ? 1 : 0);
   EXPECT_TRUE(child->pidfd());
   ASSERT_OK(child->wait());
 }
 
 TEST_P(CloneBoth, SignalGives128PlusSignal) {
+  test::CloneFallback fallback(GetParam());
   auto fn = [] {
     for (;;) ::pause();
     return 0;
   };
-  auto child = clone_process({.force_fallback = GetParam()}, fn);
+  auto child = clone_process({}, fn);
   ASSERT_OK(child);
   EXPECT_TRUE(*child->alive());
   ASSERT_OK(child->signal(SIGTERM));
@@ -150,7 +155,8 @@ TEST(Clone, NamespaceFlagsPutTheChildInNewNamespaces) {
     };
     utsname before;
     ::uname(&before);
-    auto child = clone_process({.namespace_flags = CLONE_NEWUTS, .force_fallback = fallback}, fn);
+    test::CloneFallback without_clone3(fallback);
+    auto child = clone_process({.namespace_flags = CLONE_NEWUTS}, fn);
     ASSERT_OK(child);
     EXPECT_EQ(*child->wait(), 0);
     utsname after;

@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <sys/stat.h>
 
+#include "clone_fallback.hpp"
 #include "podns/namespace.hpp"
 #include "podns/spawn.hpp"
 #include "podns/userns.hpp"
@@ -100,16 +101,16 @@ TEST(Spawn, NewUserNamespaceIsMappedAndTheProcessIsRootInIt) {
 TEST(Spawn, ProcessInANewPidNamespaceIsPid1) {
   PODNS_REQUIRE_ROOT();
   for (bool fallback : {false, true}) {
-    auto c = run_capture({.argv = {"sh", "-c", "echo $$"}, .namespaces = {{NamespaceType::pid, ""}},
-                          .force_fallback = fallback});
+    test::CloneFallback without_clone3(fallback);
+    auto c = run_capture({.argv = {"sh", "-c", "echo $$"}, .namespaces = {{NamespaceType::pid, ""}}});
     ASSERT_OK(c);
     EXPECT_EQ(c->out, "1\n") << (fallback ? "fallback" : "clone3");
     auto u = run_capture({.argv = {"sh", "-c", "echo $$; id -u"},
                           .namespaces = {{NamespaceType::user, ""}, {NamespaceType::pid, ""}, {NamespaceType::mnt, ""}},
-                          .idmaps = root_maps(),
-                          .force_fallback = fallback});
+                          .idmaps = root_maps()});
     ASSERT_OK(u);
     EXPECT_EQ(u->out, "1\n0\n");
+    EXPECT_EQ(without_clone3.asked() > 0, fallback) << without_clone3.asked();
   }
 }
 

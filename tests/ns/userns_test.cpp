@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "clone_fallback.hpp"
 #include "podns/namespace.hpp"
 #include "podns/process.hpp"
 #include "podns/userns.hpp"
@@ -107,10 +108,12 @@ TEST_F(UsernsSet, SetgroupsDenyIsKept) {
 }
 
 TEST_F(UsernsSet, WorksThroughTheCloneFallback) {
+  test::CloneFallback without_clone3;
   auto set = create_userns_set({.paths = paths_, .name = name_, .types = {NamespaceType::user, NamespaceType::net},
-                                .idmaps = maps_of("0:1000000:65536"), .force_fallback = true});
+                                .idmaps = maps_of("0:1000000:65536")});
   ASSERT_OK(set);
   EXPECT_EQ(set->pins.size(), 2u);
+  EXPECT_GT(without_clone3.asked(), 0);
 }
 
 TEST_F(UsernsSet, SysctlsAreWrittenInsideTheNewNamespaces) {
@@ -162,19 +165,30 @@ TEST_F(UsernsSet, AFailingSysctlLeavesNothing) {
 }
 
 TEST_F(UsernsSet, HelperDyingMidSetupLeavesNothing) {
+  // At the point where the helper has reported ready and nothing is pinned yet, kill it: it is
+  // this thread's only child.
+  std::atomic<int> killed{0};
+  sys::fault::Scoped kill_helper([&](std::string_view point) {
+    if (point != "userns.helper-ready") return sys::fault::Decision{};
+    std::ifstream children("/proc/thread-self/children");
+    pid_t helper = 0;
+    children >> helper;
+    if (helper <= 0) return sys::fault::Decision{};
+    ::kill(helper, SIGKILL);
+    ++killed;
+    // Let it die before we go on (it stays a zombie until reaped).
+    for (int i = 0; i < 200; ++i) {
+      std::ifstream st("/proc/" + std::to_string(helper) + "/stat");
+      std::string s;
+      std::getline(st, s);
+      if (s.find(") Z") != std::string::npos) break;
+      ::usleep(5000);
+    }
+    return sys::fault::Decision{};
+  });
   auto set = create_userns_set({.paths = paths_, .name = name_, .types = {NamespaceType::user, NamespaceType::net},
-                                .idmaps = maps_of("0:1000000:65536"),
-                                .on_helper_ready = [](pid_t helper) {
-                                  ::kill(helper, SIGKILL);
-                                  // Let it die before we go on (it stays a zombie until reaped).
-                                  for (int i = 0; i < 200; ++i) {
-                                    std::ifstream st("/proc/" + std::to_string(helper) + "/stat");
-                                    std::string s;
-                                    std::getline(st, s);
-                                    if (s.find(") Z") != std::string::npos) break;
-                                    ::usleep(5000);
-                                  }
-                                }});
+                                .idmaps = maps_of("0:1000000:65536")});
+  ASSERT_EQ(killed.load(), 1);
   ASSERT_FALSE(set);
   EXPECT_TRUE(set.error().is(Errc::process_exited)) << set.error().message();
   EXPECT_FALSE(pin_file_exists(NamespaceType::user));

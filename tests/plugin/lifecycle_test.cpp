@@ -75,8 +75,8 @@ TEST(PodnsBridge, KilledInTheMiddleOfAddThenDelLeavesNothing) {
   TestNetns a(w.dir() / "a");
   ASSERT_TRUE(a.ok());
   const auto port = static_cast<uint16_t>(31000 + ::getpid() % 10000);
-  for (std::string point : {"plugin.recorded", "plugin.attach-intent", "plugin.attach-veth", "plugin.attach-configured",
-                            "plugin.attach-forwarded"}) {
+  for (std::string point : {"plugin.recorded", "network.attach-intent", "network.attach-veth", "network.attach-configured",
+                            "network.attach-forwarded"}) {
     SCOPED_TRACE(point);
     // podns-bridge-faulty: the plugin with a fault handler that SIGKILLs it at the named point.
     auto add = w.exec_plugin("ADD", "1.0.0", "ctr-a", a.path(), w.plugin(ports(port)),

@@ -8,7 +8,7 @@
 // is open the netns lives on even after its pin is removed, so close clients of removed pods.
 //
 // The real client serializes requests on one socket with a mutex, so one Client may be shared by
-// threads. FakeClient (fake_client.hpp) implements the same interface for error-path tests.
+// threads.
 #pragma once
 
 #include <sys/socket.h>

@@ -40,7 +40,7 @@ struct InterfaceStats {
 class StatsCollector {
  public:
   using Opener = std::function<Result<std::unique_ptr<Client>>(const std::string& netns_path)>;
-  // The default opener is open_netlink_client_in(path); tests pass one returning fakes.
+  // The default opener is open_netlink_client_in(path); any other net::Client serves as well.
   explicit StatsCollector(Opener opener = {});
 
   // Stats of the netns pinned at `netns_path`, reusing the client opened for it earlier when the

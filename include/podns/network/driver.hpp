@@ -12,7 +12,6 @@
 // per-device RCU grace period.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,7 +42,7 @@ class HostPlane {
  public:
   [[nodiscard]] static Result<std::unique_ptr<HostPlane>> open(const std::string& locks_dir,
                                                                const std::string& nft_table);
-  // For tests: a given client (a FakeClient) and firewall.
+  // Over a given rtnetlink client (any net::Client) and firewall.
   HostPlane(std::unique_ptr<net::Client> links, fw::Firewall firewall, std::string lock_path);
 
   net::Client& links() { return *links_; }  // thread-safe
@@ -86,17 +85,12 @@ struct AttachRequest {
   std::vector<state::PortMapping> ports;  // published through this attachment (the pod's rows)
 };
 
-// Hooks between the steps, for crash tests (pod::detail::kill_point). May be empty.
-struct AttachHooks {
-  std::function<void(std::string_view step)> at;
-};
-
 // Record the attachment intent and its leases (one transaction), create and configure the
 // interface, add the port forwards, commit the attachment with a CNI-1.0-shaped result (so
 // inspect, ls and the CNI plugin read native and CNI attachments alike). A failure leaves the
 // intent row for the caller's teardown (detach, then unpin: the veth dies with the netns).
 [[nodiscard]] Result<state::AttachmentRecord> attach(state::Store& store, HostPlane& host, const Network& net,
-                                                     const AttachRequest& req, const AttachHooks& hooks = {});
+                                                     const AttachRequest& req);
 
 // Undo an attachment made by attach(), in whatever state a crash left it: remove its port
 // forwards (missing ones and a missing table are fine). Idempotent. The row and its leases stay
@@ -114,7 +108,7 @@ std::vector<fw::PortForward> forwards_of(std::span<const state::PortMapping> por
 // the first use after a reboot load this with Firewall::sync.
 [[nodiscard]] Result<fw::Ruleset> desired_ruleset(state::Store& store);
 
-// The current boot's id (/proc/sys/kernel/random/boot_id, or the file given: a test seam).
+// The current boot's id (/proc/sys/kernel/random/boot_id, or the file given).
 [[nodiscard]] Result<std::string> read_boot_id(const std::string& path = "/proc/sys/kernel/random/boot_id");
 
 }  // namespace podns::network

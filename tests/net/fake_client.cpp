@@ -1,4 +1,4 @@
-#include "podns/net/fake_client.hpp"
+#include "fake_client.hpp"
 
 #include <net/if.h>
 
