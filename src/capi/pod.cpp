@@ -58,7 +58,7 @@ void free_fields(podns_pod_info& info) {
 void fill(podns_pod_info& out, const pod::PodInfo& in) {
   try {
     out.name = must_dup(in.name);
-    out.phase = must_dup(in.phase);
+    out.phase = must_dup(std::string(state::to_string(in.phase)));
     out.netns_path = must_dup(in.netns_path);
     out.userns_path = must_dup(in.userns_path);
     out.created_at = in.created_at;

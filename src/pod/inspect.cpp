@@ -53,7 +53,7 @@ nlohmann::json to_json(const PodInfo& info) {
     }
   }
   nlohmann::json pins = nlohmann::json::object();
-  for (const auto& [t, p] : info.pins) pins[t] = p;
+  for (const auto& [t, p] : info.pins) pins[std::string(to_string(t))] = p;
   nlohmann::json helpers = nlohmann::json::array();
   for (const auto& [k, pid] : info.helpers) {
     nlohmann::json& h = helpers.emplace_back(nlohmann::json::object());
@@ -69,10 +69,10 @@ nlohmann::json to_json(const PodInfo& info) {
   }
   nlohmann::json out = nlohmann::json::object();
   out["name"] = info.name;
-  out["phase"] = info.phase;
+  out["phase"] = state::to_string(info.phase);
   out["sandboxKey"] = info.netns_path;
   out["userns"] = info.userns_path;
-  out["idMappings"] = info.userns_mappings;
+  out["idMappings"] = info.userns_mappings ? detail::mappings_to_json(*info.userns_mappings) : nlohmann::json();
   out["namespaces"] = std::move(pins);
   out["networks"] = std::move(nets);
   out["helpers"] = std::move(helpers);
@@ -84,20 +84,24 @@ nlohmann::json to_json(const PodInfo& info) {
   return out;
 }
 
-PodInfo pod_info(const state::PodState& st) {
+PodInfo detail::pod_info(const state::PodState& st) {
   PodInfo info;
   info.name = st.pod.name;
-  info.phase = std::string(state::to_string(st.pod.phase));
+  info.phase = st.pod.phase;
   info.netns_path = st.pod.netns_path;
   info.userns_path = st.pod.userns_path;
   info.created_at = st.pod.created_at;
   // From the summary columns only (schema 2): no stored JSON is parsed but the id mappings of the
   // pods that have a user namespace, so ls of 1000 pods stays in the low milliseconds.
   if (!st.pod.id_mappings.empty()) {
-    auto m = parse_json(st.pod.id_mappings);
-    if (m && m->is_object()) info.userns_mappings = std::move(*m);
+    auto j = parse_json(st.pod.id_mappings);
+    auto m = j ? detail::mappings_from_json(*j) : Result<IdMappings>(fail(j.error()));
+    if (m) info.userns_mappings = std::move(*m);
   }
-  for (const auto& p : st.pins) info.pins.emplace_back(p.type, p.path);
+  for (const auto& p : st.pins) {
+    // A type this podns does not know (a newer one wrote the row) is left out of the info.
+    if (auto t = parse_namespace_type(p.type)) info.pins.emplace_back(*t, p.path);
+  }
   for (const auto& h : st.helpers) info.helpers.emplace_back(h.kind, h.pid);
   for (const auto& a : st.attachments) {
     NetworkInfo n;
@@ -134,8 +138,8 @@ Result<PodInfo> inspect(const PodEnv& env, const std::string& name) {
     if (st.error().is(Errc::not_found)) return fail(Errc::not_found, fmt::format("{}: no such pod", doing));
     return fail_with(st, doing);
   }
-  PodInfo info = pod_info(*st);
-  add_live_state(info, *st);
+  PodInfo info = detail::pod_info(*st);
+  detail::add_live_state(info, *st);
   return info;
 }
 
@@ -151,7 +155,7 @@ Result<std::vector<PodInfo>> list(const PodEnv& env) {
   // podns's pods only: the rows of CNI attachments made for other runtimes are theirs
   // (`network inspect` shows them).
   for (const auto& st : *all)
-    if (st.pod.kind == state::PodKind::pod) out.push_back(pod_info(st));
+    if (st.pod.kind == state::PodKind::pod) out.push_back(detail::pod_info(st));
   return out;
 }
 

@@ -30,6 +30,13 @@ struct OpLocks {
 [[nodiscard]] Result<OpLocks> lock_for_operation(const PodEnv& env, const std::string& pod);
 
 [[nodiscard]] Result<state::Store> open_store(const PodEnv& env);
+
+// The info of a pod from its stored state (no kernel calls).
+PodInfo pod_info(const state::PodState& st);
+// Adds what the kernel has now: netns present or gone, each interface's link state, MTU, MAC and
+// addresses (one rtnetlink socket opened inside the netns), and whether each helper still runs.
+// Best effort: what cannot be read is said in info.live, never returned as an error.
+void add_live_state(PodInfo& info, const state::PodState& st);
 cni::Runtime make_runtime(const PodEnv& env);
 
 // A network a pod attaches to: a native podns network, or a CNI conflist.

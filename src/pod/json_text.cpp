@@ -10,6 +10,7 @@
 
 #include "podns/pod/pod.hpp"
 #include "podns/json_dump.hpp"
+#include "pod/userns_map.hpp"
 
 namespace podns::pod {
 namespace {
@@ -198,7 +199,7 @@ void write_pod(PrettyJson& w, const PodInfo& info) {
   }
   w.end_array();
   w.key("idMappings");
-  w.value(info.userns_mappings);
+  w.value(info.userns_mappings ? detail::mappings_to_json(*info.userns_mappings) : nlohmann::json());
   if (info.live) {
     w.key("live");
     w.begin_object();
@@ -209,7 +210,7 @@ void write_pod(PrettyJson& w, const PodInfo& info) {
   w.string("name", info.name);
   // A JSON object: sorted by type, the last path of a type counts (as to_json's pins[t] = p).
   std::map<std::string_view, std::string_view> pins;
-  for (const auto& [type, path] : info.pins) pins[type] = path;
+  for (const auto& [type, path] : info.pins) pins[to_string(type)] = path;
   w.key("namespaces");
   w.begin_object();
   for (const auto& [type, path] : pins) w.string(type, path);
@@ -218,7 +219,7 @@ void write_pod(PrettyJson& w, const PodInfo& info) {
   w.begin_array();
   for (const auto& n : info.networks) write_network(w, n);
   w.end_array();
-  w.string("phase", info.phase);
+  w.string("phase", state::to_string(info.phase));
   w.string("sandboxKey", info.netns_path);
   w.string("userns", info.userns_path);
   w.end_object();

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "pod/internal.hpp"
 #include "podns/net/interfaces.hpp"
 #include "podns/pin.hpp"
 #include "podns/pod/pod.hpp"
@@ -72,7 +73,7 @@ void add_helpers(PodInfo& info, const state::PodState& st) {
 
 }  // namespace
 
-void add_live_state(PodInfo& info, const state::PodState& st) {
+void detail::add_live_state(PodInfo& info, const state::PodState& st) {
   info.live = LiveState{};
   add_interfaces(info);
   add_helpers(info, st);

@@ -23,11 +23,6 @@ namespace {
 using podns::test::PodWorld;
 namespace fs = std::filesystem;
 
-#define REQUIRE_CNI()                                        \
-  PODNS_REQUIRE_ROOT();                                      \
-  PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
-  PODNS_REQUIRE_TOOL("nft", "nftables")
-
 size_t files_in(const std::string& dir) {
   std::error_code ec;
   size_t n = 0;
@@ -60,14 +55,14 @@ void expect_nothing_left(PodWorld& w) {
 }
 
 TEST(PodCreate, DefaultNetworkInspectAndRemove) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   CreateOptions o;
   o.name = "web";
   o.ports = {{"127.0.0.1", 18000 + getpid() % 1000, 80, "tcp"}};
   auto info = create(w.env, o);
   ASSERT_OK(info);
-  EXPECT_EQ(info->phase, "ready");
+  EXPECT_EQ(info->phase, state::PodPhase::ready);
   EXPECT_EQ(info->netns_path, w.env.paths.netns_dir + "/web");
   ASSERT_EQ(info->networks.size(), 1u);
   const auto& n = info->networks[0];
@@ -133,7 +128,7 @@ TEST(PodCreate, DefaultNetworkInspectAndRemove) {
 }
 
 TEST(PodCreate, TwoPodsPingEachOther) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto a = create(w.env, {.name = "a"});
   ASSERT_OK(a);
@@ -154,7 +149,7 @@ TEST(PodCreate, TwoPodsPingEachOther) {
 }
 
 TEST(PodCreate, HostReachesPublishedPort) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   int host_port = 20000 + getpid() % 20000;
   auto p = create(w.env, {.name = "srv", .ports = {{"127.0.0.1", host_port, 8080, "tcp"}}});
@@ -202,7 +197,7 @@ TEST(PodCreate, HostReachesPublishedPort) {
 }
 
 TEST(PodCreate, StaticIpMacSysctlAndTwoNetworks) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   std::string second = w.write_bridge_network("backend", 200 + getpid() % 50);
   CreateOptions o;
@@ -245,7 +240,7 @@ TEST(PodCreate, StaticIpMacSysctlAndTwoNetworks) {
 }
 
 TEST(PodCreate, RemoveWorksWhenTheNetnsWasDeletedBehindOurBack) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto info = create(w.env, {.name = "gone"});
   ASSERT_OK(info);
@@ -266,7 +261,7 @@ TEST(PodCreate, RemoveWorksWhenTheNetnsWasDeletedBehindOurBack) {
 }
 
 TEST(PodCreate, InspectSaysWhenAnInterfaceIsGone) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto info = create(w.env, {.name = "nolink"});
   ASSERT_OK(info);
@@ -315,19 +310,19 @@ void expect_sysctls_applied(PodWorld& w, const std::string& name, const std::str
 }
 
 TEST(PodCreate, SysctlsAtCreationAndAfterTheAttach) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   expect_sysctls_applied(w, "sc", "");
 }
 
 TEST(PodCreate, SysctlsWithAUserNamespaceAreWrittenAtCreation) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   expect_sysctls_applied(w, "scu", "0:1100000:65536");
 }
 
 TEST(PodCreate, UserNamespaceOwnsThePodsNamespaces) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto info = create(w.env, {.name = "userns", .userns = "0:1000000:65536"});
   ASSERT_OK(info);
@@ -339,7 +334,8 @@ TEST(PodCreate, UserNamespaceOwnsThePodsNamespaces) {
   auto owner = netns->owner_userns();
   ASSERT_OK(owner);
   EXPECT_TRUE(*owner == *userns) << "the pod's netns must be owned by its user namespace";
-  EXPECT_EQ(info->userns_mappings["uidMappings"][0]["hostID"], 1000000);
+  ASSERT_TRUE(info->userns_mappings);
+  EXPECT_EQ(info->userns_mappings->uid.at(0).host_id, 1000000u);
   auto spec = oci_spec(w.env, "userns");
   ASSERT_OK(spec);
   auto& ns = (*spec)["linux"]["namespaces"];
@@ -355,7 +351,7 @@ TEST(PodCreate, UserNamespaceOwnsThePodsNamespaces) {
 }
 
 TEST(PodCreate, ExecRunsInThePodsNamespaces) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto info = create(w.env, {.name = "ex"});
   ASSERT_OK(info);

@@ -16,9 +16,10 @@ std::string through_nlohmann(const std::vector<PodInfo>& pods) {
 PodInfo plain_pod() {
   PodInfo p;
   p.name = "web";
-  p.phase = "ready";
+  p.phase = state::PodPhase::ready;
   p.netns_path = "/run/netns/web";
-  p.pins = {{"net", "/run/netns/web"}, {"ipc", "/run/podns/ns/ipc/web"}, {"uts", "/run/podns/ns/uts/web"}};
+  p.pins = {{NamespaceType::net, "/run/netns/web"}, {NamespaceType::ipc, "/run/podns/ns/ipc/web"},
+            {NamespaceType::uts, "/run/podns/ns/uts/web"}};
   NetworkInfo n;
   n.network = "podns";
   n.ifname = "eth0";
@@ -36,8 +37,7 @@ PodInfo full_pod() {
   PodInfo p = plain_pod();
   p.name = "full";
   p.userns_path = "/run/podns/ns/user/full";
-  p.userns_mappings = {{"uidMappings", {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}}},
-                       {"gidMappings", {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}}}};
+  p.userns_mappings = IdMappings{{{0, 100000, 65536}}, {{0, 100000, 65536}}, SetGroups::allow};
   p.helpers = {{"slirp4netns", 4242}, {"pasta", 4343}};
   LiveState live;
   live.netns = "present";
@@ -65,7 +65,7 @@ TEST(JsonText, SameBytesAsNlohmannForPlainAndFullPods) {
 TEST(JsonText, SameBytesForAPodWithNothing) {
   PodInfo bare;
   bare.name = "bare";
-  bare.phase = "creating";
+  bare.phase = state::PodPhase::creating;
   std::vector<PodInfo> pods{bare};
   EXPECT_EQ(to_json_text(pods), through_nlohmann(pods));
 }

@@ -18,6 +18,7 @@
 
 #include "podns/error.hpp"
 #include "podns/idmap.hpp"
+#include "podns/namespace_type.hpp"
 #include "podns/paths.hpp"
 #include "podns/pod/default_network.hpp"
 #include "podns/pod/spec.hpp"
@@ -39,7 +40,7 @@ struct PodEnv {
   std::chrono::milliseconds plugin_deadline{60'000};
   // podns's nftables table (inet family) for native networks; PODNS_NFT_TABLE moves it.
   std::string nft_table = "podns";
-  // Where the current boot's id is read (a test seam: a file the test rewrites to "reboot").
+  // Where the current boot's id is read (tests give a file they rewrite to stage a reboot).
   std::string boot_id_path = "/proc/sys/kernel/random/boot_id";
   // The start of every mutating command retries a few pending CNI DELs (pending_dels()), each
   // at most once per this interval; gc retries all of them every time.
@@ -109,11 +110,11 @@ struct NetworkInfo {
 
 struct PodInfo {
   std::string name;
-  std::string phase;        // creating | ready | removing
+  state::PodPhase phase = state::PodPhase::creating;  // state::to_string: creating | ready | removing
   std::string netns_path;   // the sandbox key
   std::string userns_path;  // empty without a user namespace
-  nlohmann::json userns_mappings;  // {"uidMappings": [...], "gidMappings": [...]} or null
-  std::vector<std::pair<std::string, std::string>> pins;  // type -> path
+  std::optional<IdMappings> userns_mappings;  // with a user namespace
+  std::vector<std::pair<NamespaceType, std::string>> pins;  // type -> path
   std::vector<NetworkInfo> networks;
   std::vector<std::pair<std::string, int>> helpers;  // kind -> pid
   int64_t created_at = 0;
@@ -125,12 +126,6 @@ nlohmann::json to_json(const PodInfo& info);
 // The same text as an array of to_json(pod) dumped with indent 2, written directly: `pod ls --json`
 // of 1000 pods spent most of its time building nlohmann objects.
 std::string to_json_text(std::span<const PodInfo> pods);
-// The info of a pod from its stored state (no kernel calls).
-PodInfo pod_info(const state::PodState& st);
-// Adds what the kernel has now: netns present or gone, each interface's link state, MTU, MAC and
-// addresses (one rtnetlink socket opened inside the netns), and whether each helper still runs.
-// Best effort: what cannot be read is said in info.live, never returned as an error.
-void add_live_state(PodInfo& info, const state::PodState& st);
 
 // --- Operations -----------------------------------------------------------------------------------
 
