@@ -18,11 +18,6 @@ using podns::test::PodWorld;
 using podns::test::run;
 using podns::test::run_podns;
 
-#define REQUIRE_CNI()                                                       \
-  PODNS_REQUIRE_ROOT();                                                     \
-  PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
-  PODNS_REQUIRE_TOOL("nft", "nftables")
-
 nlohmann::json json_of(const test::CommandResult& r) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
@@ -30,7 +25,7 @@ nlohmann::json json_of(const test::CommandResult& r) {
 }
 
 TEST(PodCli, CreateLsInspectOciSpecExecRm) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto env = w.cli_env();
   int port = 32000 + getpid() % 1000;
@@ -85,7 +80,7 @@ TEST(PodCli, CreateLsInspectOciSpecExecRm) {
 // The live half of inspect, through the binary: an interface deleted behind podns's back, then the
 // whole netns; the pod is still removable.
 TEST(PodCli, InspectShowsWhatTheKernelHasNow) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto env = w.cli_env();
   ASSERT_EQ(run_podns({"pod", "create", "lv"}, env).exit_code, 0);
@@ -148,7 +143,7 @@ TEST(PodCli, InspectSaysWhenTheHelperDied) {
 }
 
 TEST(PodCli, ErrorsAreOneLineWithExitCodes) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto env = w.cli_env();
   auto r = run_podns({"pod", "inspect", "ghost"}, env);
@@ -171,13 +166,13 @@ TEST(PodCli, ErrorsAreOneLineWithExitCodes) {
 // containerd #10363 lost pod IPs across a restart. Every podns command is a fresh process, so
 // each one is a restart; a SIGKILLed podns in between must not disturb the other pods either.
 TEST(PodCli, StateSurvivesRestartsAndCrashes) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto env = w.cli_env();
   ASSERT_EQ(run_podns({"pod", "create", "keep"}, env).exit_code, 0);
   auto before = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   auto env_kill = env;
-  env_kill.push_back("PODNS_TEST_KILL_POINT=create.attach-configured");
+  env_kill.push_back("PODNS_TEST_KILL_POINT=network.attach-configured");
   EXPECT_EQ(test::run_podns_faulty({"pod", "create", "crashy"}, env_kill).exit_code, 128 + 9);
   auto after = json_of(run_podns({"pod", "inspect", "keep", "--json"}, env));
   EXPECT_EQ(after, before);
@@ -195,7 +190,7 @@ TEST(PodCli, StateSurvivesRestartsAndCrashes) {
 }
 
 TEST(PodCli, ThirtyTwoParallelCreatesAndRemoves) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto env = w.cli_env();
   constexpr int kPods = 32;

@@ -53,10 +53,7 @@ class FakeBin {
   TempDir dir_;
 };
 
-inline std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
+using podns::test::read_text;
 inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 // A new netns pinned below a private run dir; removed on destruction.

@@ -20,18 +20,7 @@ using test::TempDir;
 
 namespace {
 
-// mountinfo lines whose mount point is `path`.
-std::vector<std::string> mounts_at(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream mi("/proc/self/mountinfo");
-  for (std::string line; std::getline(mi, line);) {
-    std::istringstream ls(line);
-    std::string id, parent, devno, root, mountpoint;
-    ls >> id >> parent >> devno >> root >> mountpoint;
-    if (mountpoint == path) out.push_back(line);
-  }
-  return out;
-}
+using test::mounts_at;
 
 bool exists(const std::string& p) {
   struct stat st {};

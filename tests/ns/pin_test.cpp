@@ -20,18 +20,7 @@ using test::TempDir;
 
 namespace {
 
-// mountinfo lines whose mount point is `path` (in `pid`'s mount namespace).
-std::vector<std::string> mounts_at(const std::string& path, const std::string& pid = "self") {
-  std::vector<std::string> out;
-  std::ifstream mi("/proc/" + pid + "/mountinfo");
-  for (std::string line; std::getline(mi, line);) {
-    std::istringstream ls(line);
-    std::string id, parent, devno, root, mountpoint;
-    ls >> id >> parent >> devno >> root >> mountpoint;
-    if (mountpoint == path) out.push_back(line);
-  }
-  return out;
-}
+using test::mounts_at;
 
 bool exists(const std::string& p) {
   struct stat st {};

@@ -22,11 +22,6 @@ namespace {
 using podns::test::expect_no_trace;
 using podns::test::PodWorld;
 
-#define REQUIRE_CNI()                                                       \
-  PODNS_REQUIRE_ROOT();                                                     \
-  PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
-  PODNS_REQUIRE_TOOL("nft", "nftables")
-
 // A tmpfs of `size` on `dir` for its lifetime. Declare it before the PodWorld whose dir holds it:
 // the world's cleanup then still sees the state, and its TempDir detaches the mount.
 class SmallDisk {
@@ -66,7 +61,7 @@ class SmallDisk {
 };
 
 TEST(PodDiskFull, FullStateDiskFailsBeforeAnythingAndTheRetryWorks) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   std::optional<SmallDisk> disk;
   PodWorld w;
   disk.emplace(w.env.paths.state_dir, "4m");
@@ -101,7 +96,7 @@ TEST(PodDiskFull, FullStateDiskFailsBeforeAnythingAndTheRetryWorks) {
 }
 
 TEST(PodDiskFull, FullCniCacheDiskDeletesWhatThePluginsMade) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   std::optional<SmallDisk> cache;
   PodWorld w;
   w.write_bridge_network("cninet", 212);

@@ -19,11 +19,6 @@ using podns::test::expect_no_trace;
 using podns::test::PodWorld;
 namespace fs = std::filesystem;
 
-#define REQUIRE_CNI()                                                       \
-  PODNS_REQUIRE_ROOT();                                                     \
-  PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
-  PODNS_REQUIRE_TOOL("nft", "nftables")
-
 TEST(PodFailure, InvalidInputIsRejectedBeforeAnything) {
   PodWorld w;
   struct Case {
@@ -66,7 +61,7 @@ TEST(PodFailure, PortSpecsParseLikePodman) {
 }
 
 TEST(PodFailure, DuplicateNameKeepsTheFirstPod) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto first = create(w.env, {.name = "dup"});
   ASSERT_OK(first);
@@ -84,7 +79,7 @@ TEST(PodFailure, DuplicateNameKeepsTheFirstPod) {
 }
 
 TEST(PodFailure, UnknownNetworkAndMissingPlugin) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto r = create(w.env, {.name = "x", .networks = {"nosuchnet"}});
   ASSERT_FALSE(r);
@@ -99,7 +94,7 @@ TEST(PodFailure, UnknownNetworkAndMissingPlugin) {
 }
 
 TEST(PodFailure, PortConflictWithAnotherPod) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   int port = 31000 + getpid() % 1000;
   ASSERT_OK(create(w.env, {.name = "a", .ports = {{"127.0.0.1", port, 80, "tcp"}}}));
@@ -111,7 +106,7 @@ TEST(PodFailure, PortConflictWithAnotherPod) {
 }
 
 TEST(PodFailure, IpOutsideTheSubnetRollsBack) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   auto r = create(w.env, {.name = "far", .ip = "192.0.2.7"});
   ASSERT_FALSE(r);
@@ -123,7 +118,7 @@ TEST(PodFailure, IpOutsideTheSubnetRollsBack) {
 }
 
 TEST(PodFailure, SecondNetworkFailingRollsBackTheFirst) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   // A real plugin failing for real: host-local refuses a rangeStart outside its subnet.
   PodWorld::write_file(w.env.cni_conf_dir + "/broken.conflist", R"({"cniVersion":"1.0.0","name":"broken","plugins":[
@@ -137,7 +132,7 @@ TEST(PodFailure, SecondNetworkFailingRollsBackTheFirst) {
 }
 
 TEST(PodFailure, CorruptDatabaseIsReportedAndNothingIsMade) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   fs::create_directories(w.env.paths.state_dir);
   std::string junk(4096, 'j');
@@ -156,7 +151,7 @@ TEST(PodFailure, CorruptDatabaseIsReportedAndNothingIsMade) {
 }
 
 TEST(PodFailure, LockedDatabaseTimesOutCleanly) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   ASSERT_OK(create(w.env, {.name = "first"}));
   sqlite3* raw = nullptr;
@@ -191,7 +186,7 @@ std::string write_flaky_plugin(PodWorld& w) {
 }
 
 TEST(PodFailure, RemoveGoesOnWhenAPluginFailsAndRetriesLater) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   std::string flag = write_flaky_plugin(w);
   auto info = create(w.env, {.name = "fl", .networks = {"podns", "flaky"}});
@@ -202,7 +197,7 @@ TEST(PodFailure, RemoveGoesOnWhenAPluginFailsAndRetriesLater) {
   // It went on: the podns network is gone, only the failed attachment and the pins remain.
   auto st = inspect(w.env, "fl");
   ASSERT_OK(st);
-  EXPECT_EQ(st->phase, "removing");
+  EXPECT_EQ(st->phase, state::PodPhase::removing);
   ASSERT_EQ(st->networks.size(), 1u);
   EXPECT_EQ(st->networks[0].network, "flaky");
   auto live = pin_is_live(info->netns_path);
@@ -214,7 +209,7 @@ TEST(PodFailure, RemoveGoesOnWhenAPluginFailsAndRetriesLater) {
 }
 
 TEST(PodFailure, ForceRemoveDropsStateDespiteFailuresAndKeepsTheDelPending) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   std::string flag = write_flaky_plugin(w);
   ASSERT_OK(create(w.env, {.name = "ff", .networks = {"podns", "flaky"}}));
@@ -242,7 +237,7 @@ TEST(PodFailure, ForceRemoveDropsStateDespiteFailuresAndKeepsTheDelPending) {
 }
 
 TEST(PodConcurrency, TwoOperationsOnOnePodSerializeAndGcExcludesThem) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   ASSERT_OK(create(w.env, {.name = "busy"}));
   {

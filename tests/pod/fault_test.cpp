@@ -21,11 +21,6 @@ using podns::test::expect_no_trace;
 using podns::test::PodWorld;
 namespace fs = std::filesystem;
 
-#define REQUIRE_CNI()                                                       \
-  PODNS_REQUIRE_ROOT();                                                     \
-  PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
-  PODNS_REQUIRE_TOOL("nft", "nftables")
-
 // Every other read, write, send and recv on a pipe or socket fails with EINTR, as if a signal
 // handler of the embedding program ran each time; counts the injections per point.
 class EveryOtherCallInterrupted {
@@ -53,7 +48,7 @@ class EveryOtherCallInterrupted {
 };
 
 TEST(PodFault, EintrOnEveryOtherCallChangesNothing) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   w.write_bridge_network("cninet", 210);
   EveryOtherCallInterrupted eintr;
@@ -61,7 +56,7 @@ TEST(PodFault, EintrOnEveryOtherCallChangesNothing) {
   // plugin's stdin, stdout and the result cache), an exec (the child's error pipe), then rm.
   auto info = create(w.env, {.name = "ei", .networks = {"podns", "cninet"}, .userns = "auto"});
   ASSERT_OK(info);
-  EXPECT_EQ(info->phase, "ready");
+  EXPECT_EQ(info->phase, state::PodPhase::ready);
   ASSERT_EQ(info->networks.size(), 2u);
   EXPECT_EQ(info->networks[1].addresses.size(), 1u);
   auto code = exec(w.env, "ei", {"sh", "-c", "exit 7"});
@@ -97,7 +92,7 @@ TEST(PodFault, EintrDuringARootlessStartChangesNothing) {
 }
 
 TEST(PodFault, BusyUnmountKeepsThePodAndTheRetryRemovesIt) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PodWorld w;
   int port = 33000 + getpid() % 1000;
   auto info = create(w.env, {.name = "busy", .ports = {{"127.0.0.1", port, 80, "tcp"}}});
@@ -114,7 +109,7 @@ TEST(PodFault, BusyUnmountKeepsThePodAndTheRetryRemovesIt) {
   // Nothing lost: the pod is recorded (being removed) and its namespaces are still pinned.
   auto st = inspect(w.env, "busy");
   ASSERT_OK(st);
-  EXPECT_EQ(st->phase, "removing");
+  EXPECT_EQ(st->phase, state::PodPhase::removing);
   auto live = pin_is_live(info->netns_path);
   ASSERT_OK(live);
   EXPECT_TRUE(*live);
@@ -126,7 +121,7 @@ TEST(PodFault, BusyUnmountKeepsThePodAndTheRetryRemovesIt) {
 // writing its result, after the real bridge plugin attached the pod: the error names the signal,
 // both plugins get their DEL (no veth on the bridge, no host-local lease) and the pod is rolled back.
 TEST(PodFault, PluginKilledMidWriteRollsTheChainBack) {
-  REQUIRE_CNI();
+  PODNS_REQUIRE_CNI();
   PODNS_REQUIRE_TOOL("/usr/bin/python3", "python3");
   PodWorld w;
   std::string bin = w.dir() / "plugins";

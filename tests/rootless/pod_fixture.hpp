@@ -17,7 +17,9 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <thread>
@@ -295,6 +297,26 @@ inline bool process_running(pid_t pid) {
   if (!std::getline(f, stat)) return false;
   auto close = stat.rfind(')');
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// Live slirp4netns and pasta processes with an argument under `dir`: the helpers of one test's
+// pods (pasta shows as passt.avx2 once it re-exec'd itself for the CPU).
+inline std::vector<pid_t> rootless_helpers_under(const std::string& dir) {
+  auto read_text = [](const std::string& path) {
+    std::ifstream f(path);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string comm = read_text("/proc/" + pid + "/comm");
+    if (comm != "slirp4netns\n" && comm.rfind("pasta", 0) != 0 && comm.rfind("passt", 0) != 0) continue;
+    if (read_text("/proc/" + pid + "/cmdline").find(dir + "/") == std::string::npos) continue;
+    if (process_running(std::stoi(pid))) out.push_back(std::stoi(pid));
+  }
+  return out;
 }
 
 }  // namespace podns::test

@@ -22,27 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using podns::test::TempDir;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-// slirp4netns and pasta processes with an argument inside `dir`: the helpers of one test's pods.
-std::vector<pid_t> helpers_serving(const std::string& dir) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc", ec)) {
-    std::string pid = e.path().filename();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string comm = read_text("/proc/" + pid + "/comm");
-    // pasta shows as passt.avx2 once it re-exec'd itself for the CPU.
-    if (comm != "slirp4netns\n" && comm.rfind("pasta", 0) != 0 && comm.rfind("passt", 0) != 0) continue;
-    if (read_text("/proc/" + pid + "/cmdline").find(dir + "/") == std::string::npos) continue;
-    if (podns::test::process_running(std::stoi(pid))) out.push_back(std::stoi(pid));
-  }
-  return out;
-}
-
 struct Case {
   const char* point;
   DriverKind kind;
@@ -77,7 +56,7 @@ TEST_P(RootlessCrash, KilledCreateLeavesNothingBehind) {
                                          killed);
   ASSERT_EQ(r.exit_code, 128 + 9) << "kill point " << c.point << " not reached: " << r.err;
   // Killed where the test says: the helper is running unrecorded, or was never started.
-  auto running = helpers_serving(rootless_dir());
+  auto running = podns::test::rootless_helpers_under(rootless_dir());
   EXPECT_EQ(running.size(), std::string(c.point) == "create.helper-started" ? 1u : 0u) << c.point;
 
   if (c.rm_first) {
@@ -99,7 +78,7 @@ TEST_P(RootlessCrash, KilledCreateLeavesNothingBehind) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_FALSE(podns::test::process_running(pid)) << driver_name(c.kind) << " pid " << pid << " left running";
   }
-  EXPECT_TRUE(helpers_serving(rootless_dir()).empty());
+  EXPECT_TRUE(podns::test::rootless_helpers_under(rootless_dir()).empty());
   auto ls = podns::test::run_podns({"pod", "ls", "--json"}, env());
   EXPECT_EQ(ls.out, "[]\n") << "state row left";
   for (const char* type : {"netns", "ns/ipc", "ns/uts"}) {

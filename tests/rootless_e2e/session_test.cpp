@@ -29,6 +29,7 @@ namespace podns::rootless {
 namespace {
 
 namespace fs = std::filesystem;
+using podns::test::read_text;
 using podns::test::CommandResult;
 
 constexpr const char* kUser = "podns-test";
@@ -41,13 +42,6 @@ bool inner() {
 
 #define SESSION_INNER_ONLY() \
   if (!inner()) GTEST_SKIP() << "runs as the unprivileged user under RootlessSession.* (" << kInnerFlag << "=1)"
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // A pause process recorded in `pid_file` that is really ours (comm and start time), or 0.
 pid_t recorded_pause(const std::string& pid_file) {
@@ -503,21 +497,6 @@ TEST(SessionInner, StopVerb) {
   EXPECT_TRUE(wait_pid_file_gone());
 }
 
-// Live slirp4netns and pasta processes with an argument under `dir`.
-std::vector<pid_t> helpers_under(const std::string& dir) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc", ec)) {
-    std::string pid = e.path().filename();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string comm = read_text("/proc/" + pid + "/comm");
-    if (comm != "slirp4netns\n" && comm.rfind("pasta", 0) != 0 && comm.rfind("passt", 0) != 0) continue;
-    if (read_text("/proc/" + pid + "/cmdline").find(dir + "/") == std::string::npos) continue;
-    if (podns::test::process_running(std::stoi(pid))) out.push_back(std::stoi(pid));
-  }
-  return out;
-}
-
 // `pod create` SIGKILLed (podns-faulty) after the helper intent is recorded, and after the helper
 // started but before its record was committed: gc (or pod rm) rolls the pod back and stops the
 // helper no record names; no helper, pin or state row is left, and the session ends with its last
@@ -531,13 +510,13 @@ TEST(SessionInner, HelperKillPoints) {
       auto r = podns::test::run_podns_faulty({"pod", "create", name, "--rootless-net", driver},
                                              {std::string("PODNS_TEST_KILL_POINT=") + point});
       ASSERT_EQ(r.exit_code, 128 + 9) << driver << " " << point << " not reached: " << r.err;
-      auto running = helpers_under(run_dir() + "/rootless");
+      auto running = podns::test::rootless_helpers_under(run_dir() + "/rootless");
       EXPECT_EQ(running.size(), std::string(point) == "create.helper-started" ? 1u : 0u) << driver << " " << point;
       auto gc = podns({"gc"});
       EXPECT_EQ(gc.exit_code, 0) << gc.err;
       EXPECT_NE(gc.out.find("pod " + name + ": create interrupted, rolled back"), std::string::npos) << gc.out;
       for (pid_t pid : running) EXPECT_TRUE(wait_gone(pid)) << driver << " pid " << pid << " left running";
-      EXPECT_TRUE(helpers_under(run_dir() + "/rootless").empty());
+      EXPECT_TRUE(podns::test::rootless_helpers_under(run_dir() + "/rootless").empty());
       EXPECT_EQ(podns({"pod", "ls", "--json"}).out, "[]\n") << "state row left";
       EXPECT_FALSE(fs::exists(run_dir() + "/netns/" + name)) << "pin file left";
       EXPECT_TRUE(wait_pid_file_gone()) << "the session outlived the last pin";
@@ -548,7 +527,7 @@ TEST(SessionInner, HelperKillPoints) {
   auto r = podns::test::run_podns_faulty({"pod", "create", name, "--rootless-net", "slirp4netns"},
                                          {"PODNS_TEST_KILL_POINT=create.helper-started"});
   ASSERT_EQ(r.exit_code, 128 + 9) << r.err;
-  auto running = helpers_under(run_dir() + "/rootless");
+  auto running = podns::test::rootless_helpers_under(run_dir() + "/rootless");
   ASSERT_EQ(running.size(), 1u);
   auto rm = podns({"pod", "rm", name});
   EXPECT_EQ(rm.exit_code, 0) << rm.err;

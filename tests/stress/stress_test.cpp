@@ -96,10 +96,7 @@ uint64_t inode_of(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
+using test::read_text;
 
 // What each worker is doing and since when, for the watchdog.
 struct Progress {

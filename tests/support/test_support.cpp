@@ -155,4 +155,21 @@ CommandResult run_podns_faulty(const std::vector<std::string>& args, const std::
   return run(argv, env);
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::vector<std::string> mounts_at(const std::string& path, const std::string& pid) {
+  std::vector<std::string> out;
+  std::ifstream mi("/proc/" + pid + "/mountinfo");
+  for (std::string line; std::getline(mi, line);) {
+    std::istringstream ls(line);
+    std::string id, parent, devno, root, mountpoint;
+    ls >> id >> parent >> devno >> root >> mountpoint;
+    if (mountpoint == path) out.push_back(line);
+  }
+  return out;
+}
+
 }  // namespace podns::test

@@ -23,6 +23,12 @@
       GTEST_SKIP() << tool << " not found (install Debian package " << package << ")";           \
   } while (0)
 
+// Pods on CNI networks: the reference plugins and nft (to check and clean their rules).
+#define PODNS_REQUIRE_CNI()                                                  \
+  PODNS_REQUIRE_ROOT();                                                     \
+  PODNS_REQUIRE_TOOL("/usr/lib/cni/bridge", "containernetworking-plugins"); \
+  PODNS_REQUIRE_TOOL("nft", "nftables")
+
 // ASSERT that a podns::Result holds a value, printing the error message otherwise.
 #define ASSERT_OK(expr)                                                         \
   do {                                                                          \
@@ -71,6 +77,11 @@ CommandResult run_podns(const std::vector<std::string>& args, const std::vector<
 // SIGKILL itself at that crash point (src/sys/fault.hpp).
 CommandResult run_podns_faulty(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 // Path of the podns CLI, of podns-faulty and of the source tree (for test data).
+// The whole text of a file (/proc entries, files the test wrote); "" when it cannot be read.
+std::string read_text(const std::string& path);
+// The lines of /proc/<pid>/mountinfo whose mount point is `path`.
+std::vector<std::string> mounts_at(const std::string& path, const std::string& pid = "self");
+
 std::string podns_cli();
 std::string podns_faulty_cli();
 std::string source_dir();
