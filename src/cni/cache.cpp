@@ -168,13 +168,13 @@ Status ResultCache::write(const CacheEntry& entry) const {
   const std::string dir = results_dir();
   const std::string path = entry_path(entry.network_name, entry.container_id, entry.ifname);
   if (auto st = make_dirs(dir, 0700); !st) return fail_with(st, "write CNI cache");
-  // The temp file's dot prefix keeps podns's list() off it.
+  // The temp file's dot prefix keeps podns's list() off it. No fsync of the directory (sync_dir):
+  // it costs a journal commit (~5 ms here, the whole budget of an ADD) and buys only the rename's
+  // durability. After a crash the entry is then either the complete new one or what was there
+  // before (absent, or the previous complete entry), never torn; a missing entry is what DEL
+  // already tolerates. libcni does not fsync at all.
   if (auto st = write_file_atomically(path, serialize_cache_entry(entry), {.mode = 0600, .sync_dir = false}); !st)
     return fail_with(st, "write CNI cache");
-  // No fsync of the directory (sync_dir): it costs a journal commit (~5 ms here, the whole budget of an ADD)
-  // and buys only the rename's durability. After a crash the entry is then either the complete new
-  // one or what was there before (absent, or the previous complete entry), never torn; a missing
-  // entry is what DEL already tolerates. libcni does not fsync at all.
   return {};
 }
 

@@ -14,26 +14,13 @@
 namespace podns {
 namespace {
 
-class AddNamespaces : public ::testing::Test {
+class AddNamespaces : public test::PinnedNameTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (pins are bind mounts)";
-  }
-  test::TempDir dir_{"nsadd"};
-  Paths paths_ = Paths::under(dir_ / "run", dir_ / "state");
-  std::string name_ = test::unique_name("na");
-  test::PinGuard guard_{paths_, name_};
-
   bool nothing_pinned() const {
     auto pins = find_pins(paths_, name_);
     return pins && pins->empty();
   }
-  static IdMappings maps() {
-    IdMappings m;
-    m.uid = *parse_idmap("0:1000000:65536");
-    m.gid = m.uid;
-    return m;
-  }
+  static IdMappings maps() { return test::maps_of("0:1000000:65536"); }
 };
 
 TEST_F(AddNamespaces, NetByDefaultWithASysctlWrittenInside) {

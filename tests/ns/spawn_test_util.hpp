@@ -58,6 +58,27 @@ class PinGuard {
   std::string name_;
 };
 
+// A test that pins under a private run/state dir, one name, removed when the test ends (root
+// only: pins are bind mounts).
+class PinnedNameTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (pins are bind mounts)";
+  }
+  TempDir dir_{"pins"};
+  Paths paths_ = Paths::under(dir_ / "run", dir_ / "state");
+  std::string name_ = unique_name("pn");
+  PinGuard guard_{paths_, name_};
+};
+
+// The same map for uids and gids ("0:1000000:65536").
+inline IdMappings maps_of(const char* text) {
+  IdMappings m;
+  m.uid = *parse_idmap(text);
+  m.gid = m.uid;
+  return m;
+}
+
 // "net:[4026532000]" for a pin, the way readlink /proc/PID/ns/net prints it.
 inline std::string ns_link_text(const std::string& type, const NamespaceId& id) {
   return type + ":[" + std::to_string(id.ino) + "]";

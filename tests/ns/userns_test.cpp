@@ -16,23 +16,10 @@
 namespace podns {
 namespace {
 
-IdMappings maps_of(const char* text) {
-  IdMappings m;
-  m.uid = *parse_idmap(text);
-  m.gid = m.uid;
-  return m;
-}
+using test::maps_of;
 
-class UsernsSet : public ::testing::Test {
+class UsernsSet : public test::PinnedNameTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (pins are bind mounts)";
-  }
-  test::TempDir dir_{"userns"};
-  Paths paths_ = Paths::under(dir_ / "run", dir_ / "state");
-  std::string name_ = test::unique_name("us");
-  test::PinGuard guard_{paths_, name_};
-
   bool pin_file_exists(NamespaceType t) const { return std::filesystem::exists(pin_path(paths_, t, name_)); }
 };
 
