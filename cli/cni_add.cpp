@@ -18,7 +18,7 @@ void register_cni_add(CLI::App& app, Globals& g, Action& action) {
                        });
 }
 
-Registrar reg("cni", register_cni_add);
+Registrar cni_add_registrar("cni", register_cni_add);
 
 }  // namespace
 }  // namespace podns::cli

@@ -11,7 +11,7 @@ void register_cni_check(CLI::App& app, Globals& g, Action& action) {
                        });
 }
 
-Registrar reg("cni", register_cni_check);
+Registrar cni_check_registrar("cni", register_cni_check);
 
 }  // namespace
 }  // namespace podns::cli

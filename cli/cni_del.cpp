@@ -12,7 +12,7 @@ void register_cni_del(CLI::App& app, Globals& g, Action& action) {
                        });
 }
 
-Registrar reg("cni", register_cni_del);
+Registrar cni_del_registrar("cni", register_cni_del);
 
 }  // namespace
 }  // namespace podns::cli

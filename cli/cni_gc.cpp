@@ -35,7 +35,7 @@ void register_cni_gc(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("cni", register_cni_gc);
+Registrar cni_gc_registrar("cni", register_cni_gc);
 
 }  // namespace
 }  // namespace podns::cli

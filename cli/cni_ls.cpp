@@ -45,7 +45,7 @@ void register_cni_ls(CLI::App& app, Globals&, Action& action) {
   });
 }
 
-Registrar reg("cni", register_cni_ls);
+Registrar cni_ls_registrar("cni", register_cni_ls);
 
 }  // namespace
 }  // namespace podns::cli

@@ -22,7 +22,7 @@ void register_cni_status(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("cni", register_cni_status);
+Registrar cni_status_registrar("cni", register_cni_status);
 
 }  // namespace
 }  // namespace podns::cli

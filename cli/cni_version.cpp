@@ -41,7 +41,7 @@ void register_cni_version(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("cni", register_cni_version);
+Registrar cni_version_registrar("cni", register_cni_version);
 
 }  // namespace
 }  // namespace podns::cli

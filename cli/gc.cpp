@@ -80,7 +80,7 @@ void register_gc(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("gc", register_gc);
+Registrar gc_registrar("gc", register_gc);
 
 }  // namespace
 }  // namespace podns::cli

@@ -40,7 +40,7 @@ void register_network_create(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("network", register_network_create);
+Registrar network_create_registrar("network", register_network_create);
 
 }  // namespace
 }  // namespace podns::cli

@@ -57,7 +57,7 @@ void register_network_inspect(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("network", register_network_inspect);
+Registrar network_inspect_registrar("network", register_network_inspect);
 
 }  // namespace
 }  // namespace podns::cli

@@ -33,7 +33,7 @@ void register_network_ls(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("network", register_network_ls);
+Registrar network_ls_registrar("network", register_network_ls);
 
 }  // namespace
 }  // namespace podns::cli

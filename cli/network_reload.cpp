@@ -21,7 +21,7 @@ void register_network_reload(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("network", register_network_reload);
+Registrar network_reload_registrar("network", register_network_reload);
 
 }  // namespace
 }  // namespace podns::cli

@@ -21,7 +21,7 @@ void register_network_rm(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("network", register_network_rm);
+Registrar network_rm_registrar("network", register_network_rm);
 
 }  // namespace
 }  // namespace podns::cli

@@ -106,7 +106,7 @@ void register_ns_add(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_add);
+Registrar ns_add_registrar("ns", register_ns_add);
 
 }  // namespace
 }  // namespace podns::cli

@@ -28,7 +28,7 @@ void register_ns_attach(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_attach);
+Registrar ns_attach_registrar("ns", register_ns_attach);
 
 }  // namespace
 }  // namespace podns::cli

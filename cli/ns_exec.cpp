@@ -32,7 +32,7 @@ void register_ns_exec(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_exec);
+Registrar ns_exec_registrar("ns", register_ns_exec);
 
 }  // namespace
 }  // namespace podns::cli

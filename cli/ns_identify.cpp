@@ -38,7 +38,7 @@ void register_ns_identify(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_identify);
+Registrar ns_identify_registrar("ns", register_ns_identify);
 
 }  // namespace
 }  // namespace podns::cli

@@ -65,7 +65,7 @@ void register_ns_info(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_info);
+Registrar ns_info_registrar("ns", register_ns_info);
 
 }  // namespace
 }  // namespace podns::cli

@@ -34,7 +34,7 @@ void register_ns_ls(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_ls);
+Registrar ns_ls_registrar("ns", register_ns_ls);
 
 }  // namespace
 }  // namespace podns::cli

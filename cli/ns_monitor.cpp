@@ -56,7 +56,7 @@ void register_ns_monitor(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_monitor);
+Registrar ns_monitor_registrar("ns", register_ns_monitor);
 
 }  // namespace
 }  // namespace podns::cli

@@ -52,7 +52,7 @@ void register_ns_oci_spec(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_oci_spec);
+Registrar ns_oci_spec_registrar("ns", register_ns_oci_spec);
 
 }  // namespace
 }  // namespace podns::cli

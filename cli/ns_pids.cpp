@@ -50,7 +50,7 @@ void register_ns_pids(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_pids);
+Registrar ns_pids_registrar("ns", register_ns_pids);
 
 }  // namespace
 }  // namespace podns::cli

@@ -36,7 +36,7 @@ void register_ns_rm(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("ns", register_ns_rm);
+Registrar ns_rm_registrar("ns", register_ns_rm);
 
 }  // namespace
 }  // namespace podns::cli

@@ -46,7 +46,7 @@ void register_pod_create(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("pod", register_pod_create);
+Registrar pod_create_registrar("pod", register_pod_create);
 
 }  // namespace
 }  // namespace podns::cli

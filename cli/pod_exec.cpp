@@ -27,7 +27,7 @@ void register_pod_exec(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("pod", register_pod_exec);
+Registrar pod_exec_registrar("pod", register_pod_exec);
 
 }  // namespace
 }  // namespace podns::cli

@@ -10,7 +10,7 @@ namespace {
 
 std::string text_inspect(const pod::PodInfo& p) {
   std::string gone;
-  if (p.live && p.live->netns == "gone")
+  if (p.live && p.live->netns == pod::NetnsLiveness::gone)
     gone = " (gone: the network namespace no longer exists; pod rm cleans up the rest)";
   std::string out = fmt::format("name:        {}\nphase:       {}\nsandbox key: {}{}\n", p.name, state::to_string(p.phase),
                                 p.netns_path.empty() ? "-" : p.netns_path, gone);
@@ -23,7 +23,7 @@ std::string text_inspect(const pod::PodInfo& p) {
   }
   for (const auto& [t, path] : p.pins) out += fmt::format("ns {:<8} {}\n", to_string(t), path);
   for (const auto& n : p.networks) {
-    out += fmt::format("network {} ({}):\n", n.network, n.state);
+    out += fmt::format("network {} ({}):\n", n.network, pod::to_string(n.state));
     if (!n.ifname.empty()) out += fmt::format("  interface: {}\n", n.ifname);
     if (!n.mac.empty()) out += fmt::format("  mac:       {}\n", n.mac);
     for (const auto& a : n.addresses)
@@ -39,12 +39,13 @@ std::string text_inspect(const pod::PodInfo& p) {
       out += fmt::format("  live:      {} no longer exists in the pod's netns\n", n.ifname);
     }
   }
-  for (const auto& [k, pid] : p.helpers) {
+  for (const auto& [kind, pid] : p.helpers) {
     const pod::HelperLive* l = nullptr;
     if (p.live) {
       for (const auto& h : p.live->helpers)
-        if (h.kind == k) l = &h;
+        if (h.kind == kind) l = &h;
     }
+    std::string_view k = rootless::driver_name(kind);
     if (!l) {
       out += fmt::format("helper:      {} pid {}\n", k, pid);
     } else if (l->running) {
@@ -85,7 +86,7 @@ void register_pod_inspect(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("pod", register_pod_inspect);
+Registrar pod_inspect_registrar("pod", register_pod_inspect);
 
 }  // namespace
 }  // namespace podns::cli

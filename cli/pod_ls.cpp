@@ -42,7 +42,7 @@ void register_pod_ls(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("pod", register_pod_ls);
+Registrar pod_ls_registrar("pod", register_pod_ls);
 
 }  // namespace
 }  // namespace podns::cli

@@ -22,7 +22,7 @@ void register_pod_oci_spec(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("pod", register_pod_oci_spec);
+Registrar pod_oci_spec_registrar("pod", register_pod_oci_spec);
 
 }  // namespace
 }  // namespace podns::cli

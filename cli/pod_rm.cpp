@@ -25,7 +25,7 @@ void register_pod_rm(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("pod", register_pod_rm);
+Registrar pod_rm_registrar("pod", register_pod_rm);
 
 }  // namespace
 }  // namespace podns::cli

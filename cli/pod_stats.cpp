@@ -113,7 +113,7 @@ void register_pod_stats(CLI::App& app, Globals& g, Action& action) {
   cmd->callback([&g, &action, args] { action = [&g, args]() -> Status { return run_stats(g, *args); }; });
 }
 
-Registrar reg("pod", register_pod_stats);
+Registrar pod_stats_registrar("pod", register_pod_stats);
 
 }  // namespace
 }  // namespace podns::cli

@@ -79,7 +79,7 @@ void register_session(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("session", register_session);
+Registrar session_registrar("session", register_session);
 
 }  // namespace
 

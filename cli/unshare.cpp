@@ -43,7 +43,7 @@ void register_unshare(CLI::App& app, Globals& g, Action& action) {
   });
 }
 
-Registrar reg("unshare", register_unshare);
+Registrar unshare_registrar("unshare", register_unshare);
 
 }  // namespace
 }  // namespace podns::cli

@@ -1,10 +1,11 @@
 // Run a command inside pinned namespaces, the way `ip netns exec NAME CMD` does, and return its
-// exit status. A cloned child (single-threaded, so it may join any type) joins the namespaces in
-// the table's join order; for a network namespace it then takes a new mount namespace (a slave
-// of ours), mounts a fresh /sys (the sysfs of that netns) and bind-mounts /etc/netns/NAME/* over
-// /etc/*, exactly as iproute2 does; with a pid namespace it forks once more so the command really
-// is inside it. The caller is never moved. The command gets only fds 0-2 and default signals
-// (the child-process builder, src/sys/child.hpp).
+// exit status. One engine for every set, spawn() (podns/spawn.hpp): a single-threaded helper joins
+// the namespaces (a user namespace so that it keeps its privileges over the others, then uid/gid 0
+// inside it), with a pid namespace forks once more so the command really is inside it; for a
+// network namespace without a mount namespace in the set it takes a new mount namespace (a slave
+// of ours), mounts that netns's sysfs on /sys and bind-mounts /etc/netns/NAME/* over /etc/*,
+// exactly as iproute2 does. The caller is never moved. The command gets only fds 0-2 and default
+// signals (the child-process builder, src/sys/child.hpp).
 #pragma once
 
 #include <functional>
@@ -31,10 +32,9 @@ struct NsExecRequest {
 // to exec gives an error naming the step ("exec nosuchcmd: No such file or directory").
 [[nodiscard]] Result<int> exec_in_namespaces(const NsExecRequest& request);
 
-// Every live pin named `name` (any type): exec_in_namespaces, or for a set with a user namespace
-// spawn() (which joins the user namespace first and becomes uid/gid 0 inside, with a mount
-// namespace of its own and the set's sysfs on /sys when the set has a netns and no mnt). Warnings
-// about a set a runtime would fail on (namespace_ownership_warnings) go to `warn` before it starts.
+// Every live pin named `name` (any type), as exec_in_namespaces with `name` as the netns name.
+// Warnings about a set a runtime would fail on (namespace_ownership_warnings) go to `warn` before
+// it starts.
 [[nodiscard]] Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv,
                                        const std::function<void(const std::string&)>& warn = {});
 

@@ -22,8 +22,11 @@ template <std::integral T>
   // Quote at most a short prefix: the text may be a whole garbled file.
   auto quoted = [&] {
     constexpr std::size_t kMaxShown = 32;
-    return text.size() <= kMaxShown ? "\"" + std::string(text) + "\""
-                                    : "\"" + std::string(text.substr(0, kMaxShown)) + "...\"";
+    std::string q = "\"";
+    q.append(text.substr(0, kMaxShown));
+    if (text.size() > kMaxShown) q += "...";
+    q += '"';
+    return q;
   };
   if (text.empty()) return fail(Errc::invalid_argument, "empty text where a number was expected");
   T value{};

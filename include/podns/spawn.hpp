@@ -65,8 +65,13 @@ struct SpawnRequest {
   bool become_root = true;
   // With a mount namespace created here: mount a fresh sysfs on /sys once every namespace is in
   // place, so /sys/class/net shows the joined netns's interfaces (as `ip netns exec` does); inside a
-  // user namespace this works only when the netns is owned by it.
+  // user namespace this works only when the netns is owned by it. A read-only /sys stays read-only.
   bool fresh_sysfs = false;
+  // With fresh_sysfs, the rest of what `ip netns exec NAME` does: sysfs gets NAME as its source,
+  // and every file in <etc_netns_dir>/NAME is bind-mounted over its namesake in /etc (resolv.conf,
+  // hosts). A bind that fails is a warning on stderr, as iproute2 prints it. Empty: neither.
+  std::string netns_name;
+  std::string etc_netns_dir = "/etc/netns";
 };
 
 [[nodiscard]] Result<ChildProcess> spawn(const SpawnRequest& request);

@@ -45,6 +45,30 @@ Result<FileLock> FileLock::acquire(const std::string& path, Mode mode, std::chro
   }
 }
 
+Result<FileLock> FileLock::adopt(int fd, const std::string& path) {
+  auto doing = fmt::format("adopt the lock fd {} on {}", fd, path);
+  struct stat have {}, want {};
+  if (::fstat(fd, &have) < 0) return fail_errno(doing);
+  if (::stat(path.c_str(), &want) < 0 || have.st_dev != want.st_dev || have.st_ino != want.st_ino)
+    return fail(Errc::invalid_argument, fmt::format("fd {} is not {}", fd, path));
+  UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!own) return fail_errno(doing);
+  ::close(fd);
+  return FileLock(std::move(own), path);
+}
+
+Status FileLock::try_change(Mode mode) {
+  auto doing = fmt::format("lock {}", path_);
+  if (!fd_) return fail(Errc::invalid_argument, doing + ": not held");
+  int op = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  for (;;) {
+    if (::flock(fd_.get(), op) == 0) return {};
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return fail(Errc::busy, fmt::format("{}: held by another podns process", doing));
+    return fail_errno(doing);
+  }
+}
+
 void FileLock::unlink_and_release() {
   if (!fd_) return;
   // While we hold the lock nobody else can hold it; waiters re-check the inode after they get it.

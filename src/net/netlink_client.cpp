@@ -291,7 +291,7 @@ Result<std::unique_ptr<Client>> open_netlink_client() {
 Result<std::unique_ptr<Client>> open_netlink_client_in(const Namespace& netns) {
   if (netns.type() != NamespaceType::net)
     return fail(Errc::wrong_namespace_type, "open rtnetlink socket in netns: not a network namespace");
-  auto fd = detail::route_socket_in(netns.fd());
+  auto fd = detail::route_socket_in(netns);
   if (!fd) return fail_with(fd, "open rtnetlink socket in netns");
   auto sock = NetlinkSocket::adopt(std::move(*fd));
   if (!sock) return fail_with(sock, "open rtnetlink socket in netns");

@@ -1,18 +1,17 @@
-// Creating a netlink socket inside another network namespace without moving the caller: a
-// short-lived thread enters the netns (setns on a thread changes only that thread), creates the
-// socket and exits. The socket stays bound to that netns for its whole life.
-//
-// Not ns/'s run_in_namespace(): that enters on the *calling* thread and must switch back (aborting
-// the process if it cannot). A thread of our own that simply ends never needs to switch back, and
-// the caller's thread (maybe one of a pool) never leaves its netns even for a moment.
+// Creating a netlink socket inside another network namespace: run_in_namespace() (ns/) enters it
+// on the calling thread, the socket is made, the thread returns to its own netns. The socket stays
+// bound to that netns for its whole life. The one way podns enters a netns for a socket (the pod's
+// netlink client, its loopback, stats); a thread that cannot switch back gets an error
+// (Errc::thread_stranded), not an abort.
 #pragma once
 
 #include "podns/error.hpp"
 #include "podns/fd.hpp"
+#include "podns/namespace.hpp"
 
 namespace podns::net::detail {
 
-// A NETLINK_ROUTE socket created inside the netns of `netns_fd` (checked by the caller).
-[[nodiscard]] Result<UniqueFd> route_socket_in(FdView netns_fd);
+// A NETLINK_ROUTE socket created inside `netns` (a network namespace: checked by the caller).
+[[nodiscard]] Result<UniqueFd> route_socket_in(const Namespace& netns);
 
 }  // namespace podns::net::detail

@@ -110,7 +110,7 @@ constexpr int kBusyRetries = 5;  // 5+10+20+40+80 ms: outlasts a concurrent `ip 
 Status prepare_pin_dir(const std::string& dir) {
   if (auto st = make_dirs(dir, 0755); !st) return fail_with(st, "prepare pin dir");
   // Fast path, as `ip netns add`: already a mount point, so (re)mark it shared and be done.
-  if (::mount("", dir.c_str(), nullptr, MS_SHARED, nullptr) == 0) return {};
+  if (sys::mount("", dir.c_str(), nullptr, MS_SHARED, nullptr) == 0) return {};
   if (errno != EINVAL) return fail_errno(fmt::format("prepare pin dir: make {} shared", dir));
 
   // First use: serialize with other podns (and ip netns) processes doing the same, so concurrent
@@ -120,18 +120,18 @@ Status prepare_pin_dir(const std::string& dir) {
   while (::flock(lock.get(), LOCK_EX) < 0)
     if (errno != EINTR) return fail_errno("prepare pin dir: flock " + dir);
   if (is_mount_root(dir)) {
-    if (::mount("", dir.c_str(), nullptr, MS_SHARED, nullptr) < 0)
+    if (sys::mount("", dir.c_str(), nullptr, MS_SHARED, nullptr) < 0)
       return fail_errno(fmt::format("prepare pin dir: make {} shared", dir));
     return {};
   }
   // Self bind, then private (leave the parent's peer group: pins must not propagate all over the
   // host), then shared (a new peer group: copies of this dir in other mount namespaces see unmounts).
-  if (::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+  if (sys::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
     return fail_errno(fmt::format("prepare pin dir: bind {} on itself", dir));
-  if (::mount("", dir.c_str(), nullptr, MS_PRIVATE, nullptr) < 0 ||
-      ::mount("", dir.c_str(), nullptr, MS_SHARED, nullptr) < 0) {
+  if (sys::mount("", dir.c_str(), nullptr, MS_PRIVATE, nullptr) < 0 ||
+      sys::mount("", dir.c_str(), nullptr, MS_SHARED, nullptr) < 0) {
     int err = errno;
-    ::umount2(dir.c_str(), MNT_DETACH);
+    sys::umount2(dir.c_str(), MNT_DETACH);
     return fail_errno(err, fmt::format("prepare pin dir: make {} a shared mount", dir));
   }
   return {};

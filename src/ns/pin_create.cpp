@@ -19,6 +19,8 @@
 #include "ns/pin_rollback.hpp"
 #include "podns/names.hpp"
 #include "podns/pin.hpp"
+#include "sys/mount.hpp"
+#include "sys/nsfs.hpp"
 #include "sys/pidfd.hpp"
 
 namespace podns {
@@ -92,7 +94,7 @@ std::optional<Unshared> unshare_on_this_thread(std::span<const NamespaceType> ty
     homes.push_back(std::move(home.fd));
   }
   Unshared out;
-  if (::unshare(flags) < 0) {  // all or nothing: a failed unshare changed nothing
+  if (sys::unshare(flags) < 0) {  // all or nothing: a failed unshare changed nothing
     out.error = Error::from_errno(fmt::format("unshare {:#x}", flags));
     return out;
   }
@@ -128,7 +130,7 @@ Unshared unshare_on_thread(std::span<const NamespaceType> types, int flags, cons
     // CLONE_FS: a thread shares its fs_struct (root, cwd) with the others; a mount namespace
     // cannot change under threads that share it (EINVAL), so unshare it for this thread alone.
     int all = flags | ((flags & CLONE_NEWNS) ? CLONE_FS : 0);
-    if (::unshare(all) < 0) {
+    if (sys::unshare(all) < 0) {
       out.error = Error::from_errno(fmt::format("unshare {:#x}", all));
       return;
     }
@@ -136,7 +138,7 @@ Unshared unshare_on_thread(std::span<const NamespaceType> types, int flags, cons
       // The new mount namespace holds a copy of the shared mnt pin dir; keep its own pin from
       // propagating into itself (a reference cycle that would keep it alive forever). Pinning it
       // anyway would leak the namespace, so a failure here fails the whole creation.
-      if (::mount("", mnt_pin_dir.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr) < 0) {
+      if (sys::mount("", mnt_pin_dir.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr) < 0) {
         out.error = Error::from_errno(fmt::format("make {} private in the new mount namespace", mnt_pin_dir));
         return;
       }

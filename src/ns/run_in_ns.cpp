@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "ns/thread_ns.hpp"
+#include "sys/nsfs.hpp"
 
 namespace podns::detail {
 namespace {
@@ -36,7 +37,7 @@ Status ThreadNamespaceSwitch::restore() {
   if (!home_) return {};
   UniqueFd home = std::move(home_);
   const NamespaceInfo& info = namespace_info(type_);
-  if (::setns(home.get(), info.clone_flag) == 0) return {};
+  if (sys::setns(home.get(), info.clone_flag) == 0) return {};
   // Running on here would act on the wrong network, hostname or IPC objects; aborting would kill
   // the runtime that linked podns. So the thread is marked: podns refuses to work on it from now
   // on, and the caller, told through the error, retires it (see run_in_ns.hpp).
@@ -187,7 +188,7 @@ Status run_on_this_thread(const Namespace& ns, const std::function<void()>& body
   // No way back: run on a thread of its own that exits instead of switching back (as CNI's
   // ns.Do abandons a goroutine's thread that could not restore its namespace).
   if (!home.can_return) return run_on_new_thread(ns, body);
-  if (::setns(ns.fd().get(), info.clone_flag) < 0)
+  if (sys::setns(ns.fd().get(), info.clone_flag) < 0)
     return fail_errno(fmt::format("enter {} namespace: setns", info.name));
   ThreadNamespaceSwitch back(std::move(home.fd), ns.type());
   struct BodyDepth {
@@ -210,11 +211,11 @@ Status run_on_new_thread(const Namespace& ns, const std::function<void()>& body)
   std::exception_ptr thrown;
   auto work = [&] {
     const NamespaceInfo& info = ns.info();
-    if (ns.type() == NamespaceType::mnt && ::unshare(CLONE_FS) < 0) {
+    if (ns.type() == NamespaceType::mnt && sys::unshare(CLONE_FS) < 0) {
       result = fail_errno("enter mnt namespace: unshare CLONE_FS");
       return;
     }
-    if (::setns(ns.fd().get(), info.clone_flag) < 0) {
+    if (sys::setns(ns.fd().get(), info.clone_flag) < 0) {
       result = fail_errno(fmt::format("enter {} namespace: setns", info.name));
       return;
     }

@@ -2,7 +2,10 @@
 // PATH resolved, all in the parent; sys/child.hpp does the common steps) and run it; plus the ownership check runtimes trip over.
 #include "podns/spawn.hpp"
 
+#include <dirent.h>
 #include <sched.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +17,29 @@
 #include "sys/child.hpp"
 
 namespace podns {
+namespace {
+
+// <etc_dir>/<name>/* over /etc/*, in name order (what `ip netns exec` binds); none when the
+// directory does not exist.
+std::vector<detail::HelperBind> etc_netns_binds(const std::string& etc_dir, const std::string& name) {
+  std::vector<detail::HelperBind> out;
+  std::string dir = etc_dir + "/" + name;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    detail::HelperBind b{dir + "/" + n, "/etc/" + n, {}};
+    b.warning = fmt::format("podns: warning: bind {} over {} failed\n", b.source, b.target);
+    out.push_back(std::move(b));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.source < b.source; });
+  return out;
+}
+
+}  // namespace
+
 Result<ChildProcess> spawn(const SpawnRequest& req) {
   if (req.argv.empty() || req.argv[0].empty()) return fail(Errc::invalid_argument, "spawn: no command");
   detail::HelperSpec spec;
@@ -57,6 +83,15 @@ Result<ChildProcess> spawn(const SpawnRequest& req) {
     if (!(spec.create_flags & CLONE_NEWNS))
       return fail(Errc::invalid_argument, "spawn: a fresh sysfs needs a new mount namespace in the request");
     spec.fresh_sysfs = true;
+    spec.sysfs_flags = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+    struct statvfs sys {};
+    if (::statvfs("/sys", &sys) == 0 && (sys.f_flag & ST_RDONLY)) spec.sysfs_flags |= MS_RDONLY;
+    if (!req.netns_name.empty()) {
+      spec.sysfs_source = req.netns_name;
+      spec.binds = etc_netns_binds(req.etc_netns_dir, req.netns_name);
+    }
+  } else if (!req.netns_name.empty()) {
+    return fail(Errc::invalid_argument, "spawn: a netns name goes with a fresh sysfs");
   }
   spec.argv = req.argv;
   spec.exec_candidates = sys::path_candidates(req.argv[0]);
@@ -67,7 +102,7 @@ Result<ChildProcess> spawn(const SpawnRequest& req) {
       return fail(Errc::invalid_argument, fmt::format("spawn: bad fd mapping {} -> {}", f.parent_fd, f.child_fd));
   spec.cwd = req.cwd;
   auto r = detail::run_helper(spec);
-  if (!r) return fail_with(r, fmt::format("spawn {}", req.argv[0]));
+  if (!r) return fail_with(r, "spawn");
   return std::move(r->process);
 }
 

@@ -63,6 +63,13 @@ struct ChildJoin {
   bool done;
 };
 
+struct ChildBind {
+  const char* source;
+  const char* target;
+  const char* warning;
+  size_t warning_len;
+};
+
 struct ChildSysctl {
   int kind;  // 0: write the /proc/sys file; 1: sethostname(2); 2: setdomainname(2)
   const char* path;
@@ -83,6 +90,10 @@ struct HelperPlan {
   const char* mnt_private_dir;
   bool pid_holder;
   bool fresh_sysfs;
+  const char* sysfs_source;
+  unsigned long sysfs_flags;
+  const ChildBind* binds;
+  int nbinds;
   const ChildSysctl* sysctls;
   int nsysctls;
   bool pause;
@@ -175,8 +186,10 @@ int child_main(void* arg) {
     // sysfs over the old one: the old one may be locked (inherited from a more privileged mount
     // namespace), but mounting on top of it is allowed.
     if (::mount("", "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) child_fail(p, kStageSysfs, 0, errno);
-    if (::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr) < 0)
-      child_fail(p, kStageSysfs, 1, errno);
+    if (::mount(p.sysfs_source, "/sys", "sysfs", p.sysfs_flags, nullptr) < 0) child_fail(p, kStageSysfs, 1, errno);
+    for (int i = 0; i < p.nbinds; ++i)
+      if (::mount(p.binds[i].source, p.binds[i].target, nullptr, MS_BIND, nullptr) < 0)
+        (void)!::write(STDERR_FILENO, p.binds[i].warning, p.binds[i].warning_len);
   }
   // /proc/sys/net, /proc/sys/kernel/hostname, ... show the writer's own namespaces.
   for (int i = 0; i < p.nsysctls; ++i) {
@@ -338,6 +351,12 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
     plan.fork_last = spec.fork_last;
     plan.fresh_sysfs = spec.fresh_sysfs;
   }
+  plan.sysfs_source = spec.sysfs_source.c_str();
+  plan.sysfs_flags = spec.sysfs_flags;
+  std::vector<ChildBind> binds;
+  for (const auto& b : spec.binds) binds.push_back({b.source.c_str(), b.target.c_str(), b.warning.c_str(), b.warning.size()});
+  plan.binds = binds.data();
+  plan.nbinds = static_cast<int>(binds.size());
   sys::ChildPlan child_plan(std::move(cs));
   if (auto s = child_plan.check(!spec.pause); !s) return fail(s.error());
   plan.child = &child_plan;

@@ -26,6 +26,12 @@ struct HelperSysctl {
   std::string key;    // for messages
 };
 
+// A bind mount made in the new mount namespace; one that fails writes `warning` to stderr and the
+// process goes on, as iproute2 does for /etc/netns.
+struct HelperBind {
+  std::string source, target, warning;
+};
+
 struct HelperSpec {
   std::vector<Namespace> joins;     // opened and type-checked by the parent, in table order
   std::vector<std::string> join_paths;
@@ -46,8 +52,13 @@ struct HelperSpec {
   std::optional<std::vector<std::string>> env;
   std::vector<FdMapping> fds;
   std::string cwd;
-  bool fork_last = false;
-  bool fresh_sysfs = false;         // after the unshare: mount sysfs on /sys (new mount namespace)           // pid/time namespace: exec in a grandchild (CLONE_PARENT)
+  bool fork_last = false;            // pid/time namespace: exec in a grandchild (CLONE_PARENT)
+  // After the unshare of a mount namespace: a new sysfs on /sys (source name and flags as
+  // `ip netns exec` gives them), then the bind mounts (/etc/netns/NAME/* over /etc/*).
+  bool fresh_sysfs = false;
+  std::string sysfs_source = "sysfs";
+  unsigned long sysfs_flags = 0;
+  std::vector<HelperBind> binds;
 };
 
 // The running helper (pause mode) or the spawned process (exec mode). In pause mode `proc_dir` is

@@ -16,10 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-std::unexpected<cni::CniError> cni_fail(int code, std::string msg) {
-  return std::unexpected(cni::CniError{code, std::move(msg), {}});
-}
-
 // Options of the reference bridge plugin that podns-bridge does not implement: refused when set to
 // anything but their default, so a config never silently means less than it says.
 struct Unsupported {

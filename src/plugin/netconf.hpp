@@ -29,6 +29,11 @@ namespace podns::plugin {
 template <class T>
 using CniResultOr = std::expected<T, cni::CniError>;
 
+// A CNI error result with no details.
+inline std::unexpected<cni::CniError> cni_fail(int code, std::string msg) {
+  return std::unexpected(cni::CniError{code, std::move(msg), {}});
+}
+
 struct CommonConf {
   nlohmann::json raw;       // the whole config object
   std::string cni_version;  // supported (checked)

@@ -20,10 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-std::unexpected<cni::CniError> cni_fail(int code, std::string msg) {
-  return std::unexpected(cni::CniError{code, std::move(msg), {}});
-}
-
 Outcome failed(const cni::CniError& e, std::string_view version, std::string warnings = {}) {
   return {1, json_dump(e.to_json(version)) + "\n", std::move(warnings)};
 }

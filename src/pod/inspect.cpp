@@ -12,6 +12,17 @@
 
 namespace podns::pod {
 
+std::string_view to_string(NetnsLiveness n) {
+  switch (n) {
+    case NetnsLiveness::present: return "present";
+    case NetnsLiveness::gone: return "gone";
+    case NetnsLiveness::unknown: break;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(AttachmentState s) { return s == AttachmentState::attached ? "attached" : "intent"; }
+
 // Built member by member with moves: a braced initializer list copies every nested value it
 // holds, which made `pod ls --json` of 1000 pods copy each pod's tree two or three times.
 nlohmann::json to_json(const PodInfo& info) {
@@ -39,7 +50,7 @@ nlohmann::json to_json(const PodInfo& info) {
     net["mac"] = n.mac;
     net["addresses"] = std::move(addrs);
     net["portMappings"] = std::move(ports);
-    net["state"] = n.state;
+    net["state"] = to_string(n.state);
     if (n.live) {
       nlohmann::json& live = net["live"];
       live["present"] = n.live->present;
@@ -55,13 +66,13 @@ nlohmann::json to_json(const PodInfo& info) {
   nlohmann::json pins = nlohmann::json::object();
   for (const auto& [t, p] : info.pins) pins[std::string(to_string(t))] = p;
   nlohmann::json helpers = nlohmann::json::array();
-  for (const auto& [k, pid] : info.helpers) {
+  for (const auto& [kind, pid] : info.helpers) {
     nlohmann::json& h = helpers.emplace_back(nlohmann::json::object());
-    h["kind"] = k;
+    h["kind"] = rootless::driver_name(kind);
     h["pid"] = pid;
     if (info.live) {
       for (const auto& l : info.live->helpers) {
-        if (l.kind != k) continue;
+        if (l.kind != kind) continue;
         h["running"] = l.running;
         if (!l.log_tail.empty()) h["log"] = l.log_tail;
       }
@@ -78,7 +89,7 @@ nlohmann::json to_json(const PodInfo& info) {
   out["helpers"] = std::move(helpers);
   out["created"] = info.created_at;
   if (info.live) {
-    out["live"]["netns"] = info.live->netns;
+    out["live"]["netns"] = to_string(info.live->netns);
     if (!info.live->error.empty()) out["live"]["error"] = info.live->error;
   }
   return out;
@@ -102,12 +113,15 @@ PodInfo detail::pod_info(const state::PodState& st) {
     // A type this podns does not know (a newer one wrote the row) is left out of the info.
     if (auto t = parse_namespace_type(p.type)) info.pins.emplace_back(*t, p.path);
   }
-  for (const auto& h : st.helpers) info.helpers.emplace_back(h.kind, h.pid);
+  for (const auto& h : st.helpers) {
+    // A kind this podns does not know (a newer one wrote the row) is left out, as pin types are.
+    if (auto kind = rootless::parse_driver(h.kind)) info.helpers.push_back({*kind, h.pid});
+  }
   for (const auto& a : st.attachments) {
     NetworkInfo n;
     n.network = a.network;
     n.ifname = a.ifname;
-    n.state = a.state == state::RowState::done ? "attached" : "intent";
+    n.state = a.state == state::RowState::done ? AttachmentState::attached : AttachmentState::intent;
     n.mac = a.summary.mac;
     for (const auto& addr : a.summary.addresses)
       n.addresses.push_back({addr.address, addr.gateway, addr.address.find(':') != std::string::npos});
@@ -121,7 +135,7 @@ PodInfo detail::pod_info(const state::PodState& st) {
     // Rootless networking: the helper publishes the ports.
     NetworkInfo n;
     n.network = st.helpers.front().kind;
-    n.state = st.helpers.front().state == state::RowState::done ? "attached" : "intent";
+    n.state = st.helpers.front().state == state::RowState::done ? AttachmentState::attached : AttachmentState::intent;
     for (const auto& p : st.ports) n.ports.push_back({p.host_ip, p.host_port, p.container_port, p.protocol, p.range});
     info.networks.push_back(std::move(n));
   }

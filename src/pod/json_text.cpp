@@ -175,7 +175,7 @@ void write_network(PrettyJson& w, const NetworkInfo& n) {
     w.end_object();
   }
   w.end_array();
-  w.string("state", n.state);
+  w.string("state", to_string(n.state));
   w.end_object();
 }
 
@@ -191,7 +191,7 @@ void write_pod(PrettyJson& w, const PodInfo& info) {
         if (l.kind == kind) live = &l;  // the last one of the kind
     }
     w.begin_object();
-    w.string("kind", kind);
+    w.string("kind", rootless::driver_name(kind));
     if (live && !live->log_tail.empty()) w.string("log", live->log_tail);
     w.number("pid", pid);
     if (live) w.boolean("running", live->running);
@@ -204,7 +204,7 @@ void write_pod(PrettyJson& w, const PodInfo& info) {
     w.key("live");
     w.begin_object();
     if (!info.live->error.empty()) w.string("error", info.live->error);
-    w.string("netns", info.live->netns);
+    w.string("netns", to_string(info.live->netns));
     w.end_object();
   }
   w.string("name", info.name);

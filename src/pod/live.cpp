@@ -34,10 +34,10 @@ void add_interfaces(PodInfo& info) {
     return;
   }
   if (!*pinned) {
-    live.netns = "gone";
+    live.netns = NetnsLiveness::gone;
     return;
   }
-  live.netns = "present";
+  live.netns = NetnsLiveness::present;
   // One socket inside the netns, two dumps (links, addresses): no setns per interface.
   auto itfs = net::live_interfaces(info.netns_path);
   if (!itfs) {
@@ -55,7 +55,9 @@ void add_interfaces(PodInfo& info) {
 
 void add_helpers(PodInfo& info, const state::PodState& st) {
   for (const auto& h : st.helpers) {
-    HelperLive hl{h.kind, h.pid, false, {}};
+    auto kind = rootless::parse_driver(h.kind);
+    if (!kind) continue;  // left out of the info too (pod_info)
+    HelperLive hl{*kind, h.pid, false, {}};
     if (h.record.empty()) {
       // An intent: the helper was being started (or a crash left it); nothing to ask.
       hl.log_tail = "not started (intent only)";

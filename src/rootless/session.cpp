@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "podns/parse_int.hpp"
 #include "podns/read_file.hpp"
 #include "podns/write_file.hpp"
+#include "sys/nsfs.hpp"
 #include "sys/proc_status.hpp"
 
 namespace podns::rootless {
@@ -34,20 +34,6 @@ namespace {
 std::string read_small(const std::string& path) {
   auto text = read_regular_file(path, 64 * 1024, Errc::corrupt);
   return text ? std::move(*text) : std::string();
-}
-
-Result<UniqueFd> open_lock(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return fail_errno("open " + path);
-  return fd;
-}
-
-Status lock(FdView fd, int op, const std::string& path) {
-  int r;
-  do r = ::flock(fd.get(), op);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return fail_errno("lock " + path);
-  return {};
 }
 
 // A reader never sees half a pid file. No directory sync: the file matters only while its pause
@@ -97,7 +83,7 @@ Status stop_pause(const std::string& run_dir, const SessionInfo& info) {
 // setns into the session's user and mount namespaces, through the pidfd (one call, Linux 5.8),
 // or through /proc/PID/ns/{user,mnt} opened while the pidfd showed the process alive (fallback).
 Status setns_session(FdView pidfd, pid_t pid) {
-  if (::setns(pidfd.get(), CLONE_NEWUSER | CLONE_NEWNS) == 0) return {};
+  if (sys::setns(pidfd.get(), CLONE_NEWUSER | CLONE_NEWNS) == 0) return {};
   int err = errno;
   if (err == EINVAL) {
     // Either a kernel without setns on pidfds, or a multi-threaded caller (the kernel refuses a
@@ -113,8 +99,8 @@ Status setns_session(FdView pidfd, pid_t pid) {
     UniqueFd mnt(::open(fmt::format("/proc/{}/ns/mnt", pid).c_str(), O_RDONLY | O_CLOEXEC));
     if (!user || !mnt) return fail_errno(fmt::format("open /proc/{}/ns", pid));
     if (detail::has_exited(pidfd)) return fail(Errc::process_exited, "join the session: the pause process exited");
-    if (::setns(user.get(), CLONE_NEWUSER) < 0) return fail_errno("join the session's user namespace");
-    if (::setns(mnt.get(), CLONE_NEWNS) < 0) return fail_errno("join the session's mount namespace");
+    if (sys::setns(user.get(), CLONE_NEWUSER) < 0) return fail_errno("join the session's user namespace");
+    if (sys::setns(mnt.get(), CLONE_NEWNS) < 0) return fail_errno("join the session's mount namespace");
     return {};
   }
   errno = err;
@@ -163,11 +149,9 @@ Result<std::optional<SessionInfo>> find_session(const std::string& run_dir) {
 
 Result<SessionInfo> ensure_session(const SessionOptions& o) {
   if (auto s = make_dirs(o.run_dir, 0700); !s) return fail_with(s, "session dir");
-  std::string lock_path = detail::pause_lock_file(o.run_dir);
-  auto lk = open_lock(lock_path);
-  if (!lk) return fail(lk.error());
   // Two first commands at once: the second waits here and then finds the first one's session.
-  if (auto s = lock(lk->view(), LOCK_EX, lock_path); !s) return fail(s.error());
+  auto lk = FileLock::acquire(detail::pause_lock_file(o.run_dir), FileLock::Mode::exclusive);
+  if (!lk) return fail(lk.error());
   auto found = find_session(o.run_dir);
   if (!found) return fail(found.error());
   if (*found) return std::move(**found);
@@ -195,12 +179,10 @@ Result<bool> inside_session(const SessionInfo& session) {
 
 Result<JoinedSession> join_session(const SessionOptions& o, bool start) {
   if (auto s = make_dirs(o.run_dir, 0700); !s) return fail_with(s, "session dir");
-  std::string lock_path = detail::session_lock_file(o.run_dir);
-  auto lk = open_lock(lock_path);
-  if (!lk) return fail(lk.error());
   // Shared for our whole life: a stopper (exclusive, non-blocking) cannot kill the pause process
   // between our reading the pid file and our setns, nor while we work inside.
-  if (auto s = lock(lk->view(), LOCK_SH, lock_path); !s) return fail(s.error());
+  auto lk = FileLock::acquire(detail::session_lock_file(o.run_dir), FileLock::Mode::shared);
+  if (!lk) return fail(lk.error());
   SessionInfo info;
   std::optional<UniqueFd> pidfd;
   // Two rounds: a pause process killed from outside between finding it and opening its pidfd is
@@ -240,22 +222,15 @@ Result<JoinedSession> join_session(const SessionOptions& o, bool start) {
 }
 
 Result<JoinedSession> adopt_joined_session(const std::string& run_dir, int lock_fd) {
-  std::string lock_path = detail::session_lock_file(run_dir);
-  struct stat have, want;
-  if (::fstat(lock_fd, &have) < 0) return fail_errno(fmt::format("adopt the session lock fd {}", lock_fd));
-  // Checked before it is taken over: an fd that is something else is left alone.
-  if (::stat(lock_path.c_str(), &want) < 0 || have.st_dev != want.st_dev || have.st_ino != want.st_ino)
-    return fail(Errc::invalid_argument, fmt::format("fd {} is not {}", lock_fd, lock_path));
-  UniqueFd lk(::fcntl(lock_fd, F_DUPFD_CLOEXEC, 3));
-  if (!lk) return fail_errno(fmt::format("adopt the session lock fd {}", lock_fd));
-  ::close(lock_fd);
+  auto lk = FileLock::adopt(lock_fd, detail::session_lock_file(run_dir));
+  if (!lk) return fail(lk.error());
   auto found = find_session(run_dir);
   if (!found) return fail(found.error());
   if (!*found) return fail(Errc::process_exited, fmt::format("no rootless session runs for {}", run_dir));
   auto inside = inside_session(**found);
   if (!inside) return fail(inside.error());
   if (!*inside) return fail(Errc::invalid_argument, "adopt the session: not inside it");
-  return JoinedSession(run_dir, std::move(**found), std::move(lk), true);
+  return JoinedSession(run_dir, std::move(**found), std::move(*lk), true);
 }
 
 Result<std::vector<std::string>> session_pins(const std::string& run_dir) {
@@ -281,13 +256,13 @@ Result<std::vector<std::string>> session_pins(const std::string& run_dir) {
 }
 
 Result<bool> JoinedSession::release_and_stop_if_idle() {
-  if (!lock_) return false;
-  UniqueFd lk = std::move(lock_);
-  // Converting shared to exclusive is not atomic for flock (ours may be dropped first): fine, we
-  // are done either way. Another joined command makes this fail: the last one out stops it.
-  if (::flock(lk.get(), LOCK_EX | LOCK_NB) < 0) {
-    if (errno == EWOULDBLOCK || errno == EINTR) return false;
-    return fail_errno("lock " + detail::session_lock_file(run_dir_));
+  if (!lock_.held()) return false;
+  FileLock lk = std::move(lock_);
+  // Another joined command makes this fail: the last one out stops it. (The conversion may drop
+  // our shared lock first: fine, we are done either way.)
+  if (auto s = lk.try_change(FileLock::Mode::exclusive); !s) {
+    if (s.error().is(Errc::busy)) return false;
+    return fail(s.error());
   }
   auto pins = session_pins(run_dir_);
   if (!pins) return fail(pins.error());
@@ -297,12 +272,11 @@ Result<bool> JoinedSession::release_and_stop_if_idle() {
 }
 
 Status JoinedSession::stop(bool force) {
-  if (!lock_) return fail(Errc::invalid_argument, "stop the session: not joined");
-  UniqueFd lk = std::move(lock_);
-  if (::flock(lk.get(), LOCK_EX | LOCK_NB) < 0) {
-    if (errno == EWOULDBLOCK)
-      return fail(Errc::busy, "stop the session: other podns commands are running in it");
-    return fail_errno("lock " + detail::session_lock_file(run_dir_));
+  if (!lock_.held()) return fail(Errc::invalid_argument, "stop the session: not joined");
+  FileLock lk = std::move(lock_);
+  if (auto s = lk.try_change(FileLock::Mode::exclusive); !s) {
+    if (s.error().is(Errc::busy)) return fail(Errc::busy, "stop the session: other podns commands are running in it");
+    return fail(s.error());
   }
   auto pins = session_pins(run_dir_);
   if (!pins) return fail(pins.error());

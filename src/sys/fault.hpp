@@ -12,9 +12,12 @@
 
 namespace podns::sys::fault {
 
-// The syscall points (src/sys/io.hpp and mount.hpp); crash points are named by the operation
+// The syscall points (src/sys/io.hpp, mount.hpp and nsfs.hpp); crash points are named by the operation
 // ("create.pinned", "rm.unpinned": docs/pod.md lists them).
 inline constexpr std::string_view kUmount = "sys.umount";
+inline constexpr std::string_view kMount = "sys.mount";
+inline constexpr std::string_view kSetns = "sys.setns";
+inline constexpr std::string_view kUnshare = "sys.unshare";
 inline constexpr std::string_view kRead = "sys.read";
 inline constexpr std::string_view kWrite = "sys.write";
 inline constexpr std::string_view kSend = "sys.send";

@@ -40,6 +40,14 @@ int umount2(const char* target, int flags) {
   return ::umount2(target, flags);
 }
 
+int mount(const char* source, const char* target, const char* fstype, unsigned long flags, const void* data) {
+  if (int err = fault::injected_error(fault::kMount)) {
+    errno = err;
+    return -1;
+  }
+  return ::mount(source, target, fstype, flags, data);
+}
+
 Result<NodeInfo> node_info(FdView fd) {
   return from_statx(fd.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, fmt::format("fd {}", fd.get()));
 }

@@ -19,8 +19,11 @@
 
 namespace podns::sys {
 
-// umount2(2) behind the fault point. Same contract as the system call.
+// umount2(2) and mount(2) behind their fault points (sys.umount, sys.mount). Same contract as
+// the system calls. Not for a child cloned from a threaded parent (see fault.hpp): those call the
+// kernel directly.
 int umount2(const char* target, int flags);
+int mount(const char* source, const char* target, const char* fstype, unsigned long flags, const void* data);
 
 // What a file descriptor or a directory entry refers to (statx), with the mount it is seen on.
 struct NodeInfo {

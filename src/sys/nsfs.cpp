@@ -1,10 +1,31 @@
 #include "sys/nsfs.hpp"
 
 #include <linux/nsfs.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/vfs.h>
 
+#include <cerrno>
+
+#include "sys/fault.hpp"
+
 namespace podns::sys {
+
+int setns(int fd, int nstype) {
+  if (int err = fault::injected_error(fault::kSetns)) {
+    errno = err;
+    return -1;
+  }
+  return ::setns(fd, nstype);
+}
+
+int unshare(int flags) {
+  if (int err = fault::injected_error(fault::kUnshare)) {
+    errno = err;
+    return -1;
+  }
+  return ::unshare(flags);
+}
 
 Result<long> fs_magic(FdView fd) {
   struct statfs sfs {};

@@ -1,4 +1,5 @@
-// nsfs and ioctl_ns(2): the kernel's view of a namespace fd.
+// Namespaces in the kernel: setns(2) and unshare(2), and nsfs with ioctl_ns(2) (the kernel's view
+// of a namespace fd).
 #pragma once
 
 #include <sys/types.h>
@@ -7,6 +8,13 @@
 #include "podns/fd.hpp"
 
 namespace podns::sys {
+
+// setns(2) and unshare(2) behind their fault points (sys.setns, sys.unshare): a test makes the
+// kernel refuse where it will not on demand (a thread that cannot switch back). Same contract as
+// the system calls. Not for a child cloned from a threaded parent (see fault.hpp): those call the
+// kernel directly.
+int setns(int fd, int nstype);
+int unshare(int flags);
 
 inline constexpr long kNsfsMagic = 0x6e736673;    // NSFS_MAGIC: a namespace file
 inline constexpr long kProcfsMagic = 0x9fa0;      // PROC_SUPER_MAGIC

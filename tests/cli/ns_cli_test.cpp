@@ -107,14 +107,7 @@ TEST(NsCli, ExecBindsEtcNetnsLikeIpNetnsExec) {
   PODNS_REQUIRE_ROOT();
   CliEnv podns;
   std::string name = unique_name("pe");
-  // /etc/netns/NAME is iproute2's fixed location; the file is ours and removed at the end.
-  std::string etc = "/etc/netns/" + name;
-  std::filesystem::create_directories(etc);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { std::filesystem::remove_all(dir); }
-  } cleanup{etc};
-  std::ofstream(etc + "/hosts") << "10.0.0.1 inside-only\n";
+  test::EtcNetnsFile hosts(name, "hosts", "10.0.0.1 inside-only\n");
   ASSERT_EQ(podns({"ns", "add", name}).exit_code, 0);
   auto ex = podns({"ns", "exec", name, "--", "cat", "/etc/hosts"});
   EXPECT_EQ(ex.exit_code, 0) << ex.err;

@@ -52,7 +52,7 @@ TEST(NetlinkSocket, ReaderFailingMidDumpGetsItsErrorAndTheSocketStaysClean) {
     ASSERT_EQ(ns.ip({"link", "add", "a" + std::to_string(i), "type", "veth", "peer", "name", "b" + std::to_string(i)}), "");
   auto netns = Namespace::open_path(ns.path(), NamespaceType::net);
   ASSERT_OK(netns);
-  auto fd = route_socket_in(netns->fd());
+  auto fd = route_socket_in(*netns);
   ASSERT_OK(fd);
   auto sock = NetlinkSocket::adopt(std::move(*fd));
   ASSERT_OK(sock);

@@ -1,9 +1,11 @@
-// remove_pin against EBUSY from umount, which the kernel gives for a lazy unmount only in races a
-// test cannot arrange: injected at the sys.umount fault point (src/sys/fault.hpp). A short busy
+// Pins against what the kernel refuses only in races or at limits a test cannot arrange, injected
+// at the sys fault points (src/sys/fault.hpp): EBUSY from umount for remove_pin (a short busy
 // spell is retried away; a lasting one is a clear error that keeps the pin, and a later remove
-// works.
+// works), a refused unshare or mount for create_pinned (nothing pinned).
 #include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "ns_test_util.hpp"
 #include "podns/namespace.hpp"
@@ -62,6 +64,63 @@ TEST(PinFault, LastingEbusyIsAClearErrorAndKeepsThePin) {
   // Once the mount is free again, the same call removes it.
   ASSERT_OK(remove_pin(pin->path, pin_dir(t.paths, NamespaceType::net)));
   EXPECT_FALSE(std::filesystem::exists(pin->path));
+}
+
+// Fails every call at `point` with `err`.
+sys::fault::Handler refuse(std::string_view point, int err) {
+  return [point, err](std::string_view p) { return sys::fault::Decision{.error = p == point ? err : 0}; };
+}
+
+// No pin file left in any of the type's pin dirs.
+void expect_no_pins(const test::TestPaths& t, std::initializer_list<NamespaceType> types, const std::string& name) {
+  for (NamespaceType type : types)
+    EXPECT_FALSE(std::filesystem::exists(pin_dir(t.paths, type) + "/" + name)) << to_string(type);
+}
+
+// unshare(2) refused (ENOSPC is the kernel's answer at user.max_*_namespaces): a clear error,
+// nothing pinned, and the caller's thread still in its own namespaces.
+TEST(PinFault, RefusedUnshareIsAClearErrorAndPinsNothing) {
+  PODNS_REQUIRE_ROOT();
+  test::TestPaths t;
+  std::string name = test::unique_name("pf");
+  auto home = Namespace::open_current(NamespaceType::net);
+  ASSERT_OK(home);
+  {
+    sys::fault::Scoped faults(refuse(sys::fault::kUnshare, ENOSPC));
+    std::vector<NamespaceType> types{NamespaceType::net, NamespaceType::uts};
+    auto r = create_pinned(t.paths, types, name);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(std::errc::no_space_on_device)) << r.error().message();
+    EXPECT_NE(r.error().message().find("unshare"), std::string::npos) << r.error().message();
+  }
+  expect_no_pins(t, {NamespaceType::net, NamespaceType::uts}, name);
+  auto now = Namespace::open_current(NamespaceType::net);
+  ASSERT_OK(now);
+  EXPECT_EQ(now->id(), home->id());
+}
+
+// The new mount namespace's copy of the pin dir cannot be made private: pinning it anyway would
+// let the pin propagate into itself (a namespace kept alive forever), so the creation fails whole.
+TEST(PinFault, MountNamespaceThatCannotBeMadePrivateIsNotPinned) {
+  PODNS_REQUIRE_ROOT();
+  test::TestPaths t;
+  std::string name = test::unique_name("pf");
+  // A mount namespace is unshared on a thread of its own: only that thread's mounts are refused,
+  // not the caller's preparation of the pin dirs.
+  auto caller = std::this_thread::get_id();
+  {
+    sys::fault::Scoped faults([caller](std::string_view p) {
+      bool refused = p == sys::fault::kMount && std::this_thread::get_id() != caller;
+      return sys::fault::Decision{.error = refused ? EPERM : 0};
+    });
+    std::vector<NamespaceType> types{NamespaceType::mnt, NamespaceType::uts};
+    auto r = create_pinned(t.paths, types, name);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(std::errc::operation_not_permitted)) << r.error().message();
+    EXPECT_NE(r.error().message().find("private in the new mount namespace"), std::string::npos)
+        << r.error().message();
+  }
+  expect_no_pins(t, {NamespaceType::mnt, NamespaceType::uts}, name);
 }
 
 }  // namespace

@@ -111,7 +111,7 @@ TEST(NsExecChild, MissingCommandIsAClearError) {
   req.namespaces.push_back(std::move(*uts));
   auto code = exec_in_namespaces(req);
   ASSERT_FALSE(code) << "exit code " << *code;
-  EXPECT_EQ(code.error().message(), "exec podns-no-such-command: No such file or directory");
+  EXPECT_EQ(code.error().message(), "spawn: exec podns-no-such-command: No such file or directory");
 }
 
 }  // namespace

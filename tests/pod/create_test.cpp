@@ -99,7 +99,7 @@ TEST(PodCreate, DefaultNetworkInspectAndRemove) {
   auto again = inspect(w.env, "web");
   ASSERT_OK(again);
   ASSERT_TRUE(again->live.has_value());
-  EXPECT_EQ(again->live->netns, "present");
+  EXPECT_EQ(again->live->netns, NetnsLiveness::present);
   EXPECT_EQ(again->live->error, "");
   ASSERT_TRUE(again->networks.at(0).live.has_value());
   const auto& live = *again->networks[0].live;
@@ -249,7 +249,7 @@ TEST(PodCreate, RemoveWorksWhenTheNetnsWasDeletedBehindOurBack) {
   auto insp = inspect(w.env, "gone");
   ASSERT_OK(insp);
   ASSERT_TRUE(insp->live.has_value());
-  EXPECT_EQ(insp->live->netns, "gone");
+  EXPECT_EQ(insp->live->netns, NetnsLiveness::gone);
   EXPECT_FALSE(insp->networks.at(0).live.has_value());
   EXPECT_EQ(to_json(*insp)["live"]["netns"], "gone");
   EXPECT_EQ(insp->networks[0].addresses, info->networks[0].addresses);  // what CNI reported stays
@@ -270,7 +270,7 @@ TEST(PodCreate, InspectSaysWhenAnInterfaceIsGone) {
   ASSERT_EQ(del.exit_code, 0) << del.err;
   auto insp = inspect(w.env, "nolink");
   ASSERT_OK(insp);
-  EXPECT_EQ(insp->live->netns, "present");
+  EXPECT_EQ(insp->live->netns, NetnsLiveness::present);
   ASSERT_TRUE(insp->networks.at(0).live.has_value());
   EXPECT_FALSE(insp->networks[0].live->present);
   auto j = to_json(*insp);

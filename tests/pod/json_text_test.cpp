@@ -26,7 +26,7 @@ PodInfo plain_pod() {
   n.mac = "0a:58:0a:59:00:03";
   n.addresses = {{"10.89.0.5/16", "10.89.0.1", false}, {"fd00::5/64", "", true}};
   n.ports = {{"", 8080, 80, "tcp"}, {"127.0.0.1", 5353, 53, "udp"}};
-  n.state = "attached";
+  n.state = AttachmentState::attached;
   p.networks.push_back(n);
   p.created_at = 1763800000;
   return p;
@@ -38,11 +38,12 @@ PodInfo full_pod() {
   p.name = "full";
   p.userns_path = "/run/podns/ns/user/full";
   p.userns_mappings = IdMappings{{{0, 100000, 65536}}, {{0, 100000, 65536}}, SetGroups::allow};
-  p.helpers = {{"slirp4netns", 4242}, {"pasta", 4343}};
+  p.helpers = {{rootless::DriverKind::slirp4netns, 4242}, {rootless::DriverKind::pasta, 4343}};
   LiveState live;
-  live.netns = "present";
+  live.netns = NetnsLiveness::present;
   live.error = "read \"eth1\": tab\there, back\\slash, bell\x07, newline\n, é";
-  live.helpers = {{"slirp4netns", 4242, false, "line one\nline two\r\n\x01\x1f"}, {"pasta", 4343, true, ""}};
+  live.helpers = {{rootless::DriverKind::slirp4netns, 4242, false, "line one\nline two\r\n\x01\x1f"},
+                   {rootless::DriverKind::pasta, 4343, true, ""}};
   p.live = live;
   p.networks[0].live = LiveInterface{true, "UP", true, 65520, "0a:58:0a:59:00:03", {"10.89.0.5/16", "fe80::1/64"}};
   NetworkInfo gone = p.networks[0];

@@ -30,6 +30,20 @@ class CliUserns : public ::testing::Test {
   std::vector<std::string> names_;
 };
 
+// One engine for every set: a set with a user namespace gets what `ip netns exec` gives a plain
+// netns (its sysfs on /sys, /etc/netns/NAME/* over /etc/*), and the host's /etc is left alone.
+TEST_F(CliUserns, ExecOfAUserSetBindsEtcNetnsAsAPlainSetDoes) {
+  std::string n = name();
+  test::EtcNetnsFile hosts(n, "hosts", "10.0.0.1 inside-only\n");
+  auto add = podns({"ns", "add", n, "--type", "user", "--type", "net", "--map", "0:1000000:65536"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  auto exec = podns({"ns", "exec", n, "--", "sh", "-c", "id -u; cat /etc/hosts; ls /sys/class/net"});
+  ASSERT_EQ(exec.exit_code, 0) << exec.err;
+  EXPECT_EQ(exec.out, "0\n10.0.0.1 inside-only\nlo\n");
+  EXPECT_EQ(exec.err, "");
+  EXPECT_NE(test::read_text("/etc/hosts"), "10.0.0.1 inside-only\n");
+}
+
 TEST_F(CliUserns, AddExecOciSpec) {
   std::string n = name();
   auto add = podns({"ns", "add", n, "--type", "user", "--type", "net", "--type", "uts", "--map",

@@ -160,6 +160,17 @@ std::string read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
+EtcNetnsFile::EtcNetnsFile(const std::string& name, const std::string& file, const std::string& text)
+    : dir_("/etc/netns/" + name) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ + "/" + file) << text;
+}
+
+EtcNetnsFile::~EtcNetnsFile() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
 std::vector<std::string> mounts_at(const std::string& path, const std::string& pid) {
   std::vector<std::string> out;
   std::ifstream mi("/proc/" + pid + "/mountinfo");

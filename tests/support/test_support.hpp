@@ -76,12 +76,25 @@ CommandResult run_podns(const std::vector<std::string>& args, const std::vector<
 // Run podns-faulty, the CLI with a fault handler: PODNS_TEST_KILL_POINT=<point> in `env` makes it
 // SIGKILL itself at that crash point (src/sys/fault.hpp).
 CommandResult run_podns_faulty(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
-// Path of the podns CLI, of podns-faulty and of the source tree (for test data).
 // The whole text of a file (/proc entries, files the test wrote); "" when it cannot be read.
 std::string read_text(const std::string& path);
 // The lines of /proc/<pid>/mountinfo whose mount point is `path`.
 std::vector<std::string> mounts_at(const std::string& path, const std::string& pid = "self");
 
+// /etc/netns/<name>/<file> holding `text`: iproute2's fixed location, which `ip netns exec` and
+// `podns ns exec` bind over /etc/<file>. The directory goes again with this object.
+class EtcNetnsFile {
+ public:
+  EtcNetnsFile(const std::string& name, const std::string& file, const std::string& text);
+  ~EtcNetnsFile();
+  EtcNetnsFile(const EtcNetnsFile&) = delete;
+  EtcNetnsFile& operator=(const EtcNetnsFile&) = delete;
+
+ private:
+  std::string dir_;
+};
+
+// Path of the podns CLI, of podns-faulty and of the source tree (for test data).
 std::string podns_cli();
 std::string podns_faulty_cli();
 std::string source_dir();

@@ -22,6 +22,7 @@
 #include "podns/paths.hpp"
 #include "podns/pod/default_network.hpp"
 #include "podns/pod/spec.hpp"
+#include "podns/rootless/driver.hpp"
 #include "podns/state/store.hpp"
 
 namespace podns::pod {
@@ -81,9 +82,16 @@ struct LiveInterface {
   std::vector<std::string> addresses;  // CIDR, IPv4 first, as the kernel has them
 };
 
-// Whether a recorded helper (slirp4netns, pasta) still runs (pod inspect only).
+// A rootless pod's network helper process, as recorded.
+struct HelperInfo {
+  rootless::DriverKind kind = rootless::DriverKind::slirp4netns;
+  int pid = 0;
+  bool operator==(const HelperInfo&) const = default;
+};
+
+// Whether a recorded helper still runs (pod inspect only).
 struct HelperLive {
-  std::string kind;
+  rootless::DriverKind kind = rootless::DriverKind::slirp4netns;
   int pid = 0;
   bool running = false;
   std::string log_tail;  // the last lines of its log when it is not running
@@ -92,11 +100,24 @@ struct HelperLive {
 // What inspect found in the kernel besides the state. Never a reason to fail inspect: a pod
 // whose netns was deleted behind podns's back, or whose helper died, is a state to show (and
 // `pod rm` still cleans it up).
+enum class NetnsLiveness {
+  unknown,  // the pin could not be checked (LiveState::error says why), or the pod has no netns
+  present,
+  gone,     // the pin no longer holds a netns (deleted behind podns's back)
+};
+std::string_view to_string(NetnsLiveness n);  // "unknown", "present", "gone"
+
 struct LiveState {
-  std::string netns = "unknown";  // "present", "gone" (the pin no longer holds a netns), "unknown"
-  std::string error;              // why the interfaces could not be read, if they could not
+  NetnsLiveness netns = NetnsLiveness::unknown;
+  std::string error;  // why the interfaces could not be read, if they could not
   std::vector<HelperLive> helpers;
 };
+
+enum class AttachmentState {
+  intent,    // being attached, or a crash left it half attached (gc or rm finishes it)
+  attached,
+};
+std::string_view to_string(AttachmentState s);  // "intent", "attached"
 
 struct NetworkInfo {
   std::string network;
@@ -104,7 +125,7 @@ struct NetworkInfo {
   std::string mac;
   std::vector<AddressInfo> addresses;
   std::vector<PortSpec> ports;  // the mappings published through this attachment
-  std::string state;            // "attached", or "intent" while (or if a crash left it) being attached
+  AttachmentState state = AttachmentState::intent;
   std::optional<LiveInterface> live;  // inspect: the interface as the kernel has it now
 };
 
@@ -116,7 +137,7 @@ struct PodInfo {
   std::optional<IdMappings> userns_mappings;  // with a user namespace
   std::vector<std::pair<NamespaceType, std::string>> pins;  // type -> path
   std::vector<NetworkInfo> networks;
-  std::vector<std::pair<std::string, int>> helpers;  // kind -> pid
+  std::vector<HelperInfo> helpers;
   int64_t created_at = 0;
   std::optional<LiveState> live;  // inspect only: unset from ls and create
 };

@@ -32,6 +32,7 @@
 
 #include "podns/error.hpp"
 #include "podns/fd.hpp"
+#include "podns/file_lock.hpp"
 #include "podns/idmap.hpp"
 
 namespace podns::rootless {
@@ -80,7 +81,7 @@ void to_json(nlohmann::json& j, const SessionInfo& s);
 class JoinedSession {
  public:
   JoinedSession() = default;
-  JoinedSession(std::string run_dir, SessionInfo info, UniqueFd lock, bool joined_now)
+  JoinedSession(std::string run_dir, SessionInfo info, FileLock lock, bool joined_now)
       : run_dir_(std::move(run_dir)), info_(std::move(info)), lock_(std::move(lock)), joined_now_(joined_now) {}
   JoinedSession(JoinedSession&&) noexcept = default;
   JoinedSession& operator=(JoinedSession&&) noexcept = default;
@@ -89,9 +90,9 @@ class JoinedSession {
   const std::string& run_dir() const { return run_dir_; }
   // False when the caller was inside the session already.
   bool joined_now() const { return joined_now_; }
-  explicit operator bool() const { return static_cast<bool>(lock_); }
+  explicit operator bool() const { return lock_.held(); }
   // Hand the lock's fd to the caller (to pass it across an exec; adopt_joined_session takes it back).
-  [[nodiscard]] int take_lock_fd() { return lock_.release(); }
+  [[nodiscard]] int take_lock_fd() { return lock_.release_fd(); }
 
   // End of the command: give up the shared lock and, when nothing is pinned below the run dir and
   // no other command is joined, stop the session. true when it was stopped.
@@ -105,7 +106,7 @@ class JoinedSession {
  private:
   std::string run_dir_;
   SessionInfo info_;
-  UniqueFd lock_;
+  FileLock lock_;
   bool joined_now_ = false;
 };
 
