@@ -16,6 +16,7 @@
 #include "podns/error.hpp"
 #include "podns/namespace.hpp"
 #include "podns/paths.hpp"
+#include "podns/spawn.hpp"
 
 namespace podns {
 
@@ -27,6 +28,14 @@ struct NsExecRequest {
   std::string netns_name;
   std::string etc_netns_dir = "/etc/netns";  // tests point this elsewhere
 };
+
+// The engine of everything here and of `pod exec`: run `argv` in `set` (spawn() orders the joins).
+// A set with a netns but no mount namespace gets a new mount namespace with that netns's sysfs on
+// /sys and <etc_netns_dir>/<netns_name>/* over /etc/*, as iproute2 does; a set that has its own
+// mount namespace keeps that namespace's /sys and /etc.
+[[nodiscard]] Result<int> exec_in_set(std::vector<NamespaceRequest> set, const std::vector<std::string>& argv,
+                                      const std::string& netns_name,
+                                      const std::string& etc_netns_dir = "/etc/netns");
 
 // The command's exit code, or 128+N when it was killed by signal N. Failing to enter a namespace or
 // to exec gives an error naming the step ("exec nosuchcmd: No such file or directory").

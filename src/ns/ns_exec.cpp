@@ -10,13 +10,9 @@
 #include "podns/spawn.hpp"
 
 namespace podns {
-namespace {
 
-// `set` joined (spawn() orders the joins); a netns without a mount namespace of the set's own gets
-// a new mount namespace with that netns's sysfs on /sys and /etc/netns/NAME/* over /etc/*, as
-// iproute2 does. A set that has its mount namespace keeps that namespace's /sys and /etc.
-Result<int> exec_set(std::vector<NamespaceRequest> set, const std::vector<std::string>& argv,
-                     const std::string& netns_name, const std::string& etc_netns_dir) {
+Result<int> exec_in_set(std::vector<NamespaceRequest> set, const std::vector<std::string>& argv,
+                        const std::string& netns_name, const std::string& etc_netns_dir) {
   if (argv.empty() || argv[0].empty()) return fail(Errc::invalid_argument, "exec: no command given");
   auto has = [&](NamespaceType t) {
     return std::any_of(set.begin(), set.end(), [t](const NamespaceRequest& r) { return r.type == t; });
@@ -35,13 +31,11 @@ Result<int> exec_set(std::vector<NamespaceRequest> set, const std::vector<std::s
   return child->wait();
 }
 
-}  // namespace
-
 Result<int> exec_in_namespaces(const NsExecRequest& req) {
   std::vector<NamespaceRequest> set;
   for (const auto& ns : req.namespaces)
     set.push_back({ns.type(), fmt::format("/proc/self/fd/{}", ns.fd().get())});
-  return exec_set(std::move(set), req.argv, req.netns_name, req.etc_netns_dir);
+  return exec_in_set(std::move(set), req.argv, req.netns_name, req.etc_netns_dir);
 }
 
 Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::vector<std::string>& argv,
@@ -56,7 +50,7 @@ Result<int> exec_in_pins(const Paths& paths, std::string_view name, const std::v
   if (warn) {
     for (const auto& w : namespace_ownership_warnings(set)) warn(w);
   }
-  auto r = exec_set(std::move(set), argv, std::string(name), "/etc/netns");
+  auto r = exec_in_set(std::move(set), argv, std::string(name), "/etc/netns");
   if (!r) return fail_with(r, doing);
   return r;
 }

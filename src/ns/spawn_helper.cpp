@@ -383,6 +383,21 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
     if (!out.proc_dir) return fail_errno("open " + proc_path);
   }
 
+  // The intermediate is done; the grandchild (ours through CLONE_PARENT, unreaped, so the pid is
+  // stable) is the process the caller gets.
+  bool have_grandchild = false;
+  auto take_grandchild = [&](pid_t gpid) -> Status {
+    have_grandchild = true;
+    (void)out.process.wait();
+    auto pidfd = pidfd_open(gpid);
+    if (!pidfd && !pidfd.error().is(Errc::unsupported)) {
+      ChildProcess orphan(gpid, UniqueFd());  // killed and reaped on return
+      return fail_with(pidfd, "track the process in the new pid namespace");
+    }
+    out.process = ChildProcess(gpid, pidfd ? std::move(*pidfd) : UniqueFd());
+    out.proc_dir.reset();
+    return {};
+  };
   for (;;) {
     Msg m{};
     auto n = recv_msg(parent_sock.get(), m);
@@ -407,22 +422,27 @@ Result<HelperResult> run_helper(HelperSpec& spec) {
         if (sent < 0) return fail_errno("wake helper");
         break;
       }
-      case kError:
-        return fail_errno(m.err, stage_text(spec, child_plan, m));
-      case kGrandchild: {
-        // The intermediate is done; the grandchild (ours through CLONE_PARENT, unreaped, so the
-        // pid is stable) is the process the caller gets.
-        pid_t gpid = m.pid;
-        (void)out.process.wait();
-        auto pidfd = pidfd_open(gpid);
-        if (!pidfd && !pidfd.error().is(Errc::unsupported)) {
-          ChildProcess orphan(gpid, UniqueFd());  // killed and reaped on return
-          return fail_with(pidfd, "track the process in the new pid namespace");
+      case kError: {
+        Error failed = Error::from_errno(m.err, stage_text(spec, child_plan, m));
+        // A grandchild that failed (exec) may report before the intermediate has named it: read
+        // on until it does, so the grandchild is reaped with `out` below. Left alone, it would
+        // be reparented to the caller's reaper and could stay a zombie, counted in the pid
+        // namespace, for as long as that reaper does not look.
+        if (spec.fork_last && !have_grandchild) {
+          for (Msg late{};;) {
+            auto r = recv_msg(parent_sock.get(), late);
+            if (!r || *r == 0) break;
+            if (late.kind == kGrandchild) {
+              (void)take_grandchild(late.pid);
+              break;
+            }
+          }
         }
-        out.process = ChildProcess(gpid, pidfd ? std::move(*pidfd) : UniqueFd());
-        out.proc_dir.reset();
-        break;
+        return fail(std::move(failed));
       }
+      case kGrandchild:
+        if (auto s = take_grandchild(m.pid); !s) return fail(s.error());
+        break;
       case kReady:
         if (spec.pause) {
           if (m.pid > 0) {

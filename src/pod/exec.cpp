@@ -1,8 +1,10 @@
 // pod exec: a command in all of the pod's namespaces (what `ip netns exec` does for one).
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "pod/internal.hpp"
-#include "podns/spawn.hpp"
+#include "podns/ns_exec.hpp"
 
 namespace podns::pod {
 
@@ -23,16 +25,14 @@ Result<int> exec(const PodEnv& env, const std::string& name, const std::vector<s
   }
   if (st->pod.phase != state::PodPhase::ready)
     return fail(Errc::busy, fmt::format("{}: pod is {}", doing, state::to_string(st->pod.phase)));
-  SpawnRequest req;
-  req.argv = argv;
+  std::vector<NamespaceRequest> set;
   for (const auto& p : st->pins) {
     auto t = parse_namespace_type(p.type);
     if (!t) return fail_with(t, doing);
-    req.namespaces.push_back({*t, p.path});
+    set.push_back({*t, p.path});
   }
-  auto child = spawn(req);
-  if (!child) return fail_with(child, doing);
-  auto code = child->wait();
+  // As `ns exec` and `ip netns exec` of the pod's netns pin: its sysfs on /sys, its /etc/netns.
+  auto code = exec_in_set(std::move(set), argv, std::filesystem::path(st->pod.netns_path).filename().string());
   if (!code) return fail_with(code, doing);
   return *code;
 }

@@ -140,9 +140,10 @@ Result<PortForward> add_forward(RootlessNetRecord& record, const PortForward& fo
   if (!running) return std::unexpected(running.error());
   auto id = slirp_add_hostfwd(record.api_socket, forward);
   if (!id) {
-    // slirp4netns only says "slirp_add_hostfwd failed": find out why if we can.
+    // slirp4netns only says "slirp_add_hostfwd failed": find out why if we can. A port that
+    // cannot be had is Errc::busy, as pasta's driver reports it, with slirp4netns's words kept.
     std::string why = diagnose_port(forward);
-    if (!why.empty()) return fail(Error(id.error()).context(why));
+    if (!why.empty()) return fail(Errc::busy, fmt::format("{} ({})", why, id.error().message()));
     return std::unexpected(id.error());
   }
   PortForward added = forward;

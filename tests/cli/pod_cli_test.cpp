@@ -67,9 +67,12 @@ TEST(PodCli, CreateLsInspectOciSpecExecRm) {
   EXPECT_TRUE(has_net) << oci.dump();
 
   // exec: the command's exit code comes back; it runs in the pod's netns (eth0 exists there only).
-  auto ex = run_podns({"pod", "exec", "web", "--", "sh", "-c", "cat /proc/net/dev | grep -c eth0; exit 3"}, env);
+  // As `ip netns exec`: the pod's netns, and its sysfs on /sys.
+  auto ex = run_podns(
+      {"pod", "exec", "web", "--", "sh", "-c", "grep -c eth0 /proc/net/dev; ls /sys/class/net | grep -c eth0; exit 3"},
+      env);
   EXPECT_EQ(ex.exit_code, 3) << ex.err;
-  EXPECT_EQ(ex.out, "1\n");
+  EXPECT_EQ(ex.out, "1\n1\n");
 
   auto rm = run_podns({"pod", "rm", "web"}, env);
   ASSERT_EQ(rm.exit_code, 0) << rm.err;

@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "pod_fixture.hpp"
+#include "driver_fixture.hpp"
 #include "podns/rootless/driver.hpp"
 #include "rootless/drivers.hpp"
 #include "rootless/helper_process.hpp"
@@ -20,6 +20,8 @@ namespace podns::rootless {
 namespace {
 
 namespace fs = std::filesystem;
+using podns::test::dir_has_files;
+using podns::test::NetnsPin;
 using podns::test::NsHolder;
 using podns::test::PodUserns;
 using podns::test::Server;
@@ -31,18 +33,7 @@ using podns::test::TempDir;
   PODNS_REQUIRE_TOOL("unshare", "util-linux")
 
 RootlessNetRequest request_for(const NsHolder& holder, const TempDir& dir, const std::string& name) {
-  RootlessNetRequest req;
-  req.kind = DriverKind::pasta;
-  req.name = name;
-  req.netns_path = holder.netns_path();
-  req.userns_path = holder.userns_path();
-  req.run_dir = dir / "run";
-  return req;
-}
-
-bool dir_has_files(const std::string& dir) {
-  std::error_code ec;
-  return fs::exists(dir, ec) && !fs::is_empty(dir, ec);
+  return podns::test::driver_request(DriverKind::pasta, holder, dir, name);
 }
 
 TEST(Pasta, ArgvPublishesOnlyWhatWasAsked) {
@@ -101,47 +92,6 @@ TEST(Pasta, PublishedPortReachesServerInUsernsPod) {
   EXPECT_FALSE(dir_has_files(req.run_dir));
 }
 
-// A bind-mount pin of the holder's netns in a private dir, unmounted and removed on destruction.
-class TestPin {
- public:
-  TestPin(const NsHolder& holder, const std::string& path) : path_(path) {
-    std::ofstream(path_).close();
-    ok_ = mount(holder.netns_path().c_str(), path_.c_str(), nullptr, MS_BIND, nullptr) == 0;
-  }
-  ~TestPin() { remove(); }
-  void remove() {
-    if (ok_) umount2(path_.c_str(), MNT_DETACH);
-    ok_ = false;
-    unlink(path_.c_str());
-  }
-  bool ok() const { return ok_; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  bool ok_ = false;
-};
-
-// Item 5: root with a netns of its own user namespace, pinned as the pod layer pins it (pasta,
-// capabilities dropped, cannot open another process's /proc/PID/ns/net).
-TEST(Pasta, PublishedPortReachesServerInRootPod) {
-  REQUIRE_PASTA();
-  TempDir dir("pasta");
-  NsHolder holder(PodUserns::none);
-  ASSERT_TRUE(holder.ok()) << holder.error();
-  TestPin pin(holder, dir / "rootpod.netns");
-  ASSERT_TRUE(pin.ok());
-  Server server(&holder, "0.0.0.0", 80, "root pod via pasta\n");
-  ASSERT_TRUE(server.ok());
-  uint16_t host_port = podns::test::free_port();
-  auto req = request_for(holder, dir, "rootpod");
-  req.netns_path = pin.path();
-  req.forwards.push_back({"127.0.0.1", host_port, 80, Proto::tcp, -1});
-  auto net = start_rootless_net(req);
-  ASSERT_OK(net);
-  EXPECT_EQ(podns::test::fetch("127.0.0.1", host_port).value_or("(nothing)"), "root pod via pasta\n");
-}
-
 // pasta's host address: the gateway it copies into the pod maps to the host's loopback (the
 // default, --map-gw) when allow_host_loopback is set. The server runs on the host's 127.0.0.1.
 TEST(Pasta, HostLoopbackThroughTheGatewayWhenAllowed) {
@@ -168,7 +118,7 @@ TEST(Pasta, ExitsWhenThePinnedNetnsGoesAway) {
   NsHolder holder(PodUserns::none);
   ASSERT_TRUE(holder.ok()) << holder.error();
   fs::create_directories(dir / "pins");
-  TestPin pin(holder, dir / "pins/podnet");
+  NetnsPin pin(holder, dir / "pins/podnet");
   ASSERT_TRUE(pin.ok());
   auto req = request_for(holder, dir, "pinned");
   req.netns_path = pin.path();
@@ -185,39 +135,6 @@ TEST(Pasta, ExitsWhenThePinnedNetnsGoesAway) {
   (void)detail::reap(watch.view());
   EXPECT_OK(stop(rec));
   EXPECT_FALSE(dir_has_files(req.run_dir));
-}
-
-TEST(Pasta, HostPortAlreadyTakenRollsBack) {
-  REQUIRE_PASTA();
-  TempDir dir("pasta");
-  NsHolder holder(PodUserns::root_only);
-  ASSERT_TRUE(holder.ok()) << holder.error();
-  UniqueFd taken = podns::test::listen_tcp("0.0.0.0", 0);
-  ASSERT_TRUE(taken);
-  uint16_t port = podns::test::bound_port(taken.view());
-  auto req = request_for(holder, dir, "taken");
-  req.forwards.push_back({"", port, 80, Proto::tcp, -1});
-  auto net = start_rootless_net(req);
-  ASSERT_FALSE(net.has_value());
-  EXPECT_TRUE(net.error().is(Errc::busy)) << net.error().message();
-  EXPECT_NE(net.error().message().find(fmt::format("host port {}/tcp is already in use", port)), std::string::npos)
-      << net.error().message();
-  EXPECT_FALSE(dir_has_files(req.run_dir));
-}
-
-TEST(Pasta, MissingBinaryNamesThePackage) {
-  TempDir dir("pasta");
-  RootlessNetRequest req;
-  req.kind = DriverKind::pasta;
-  req.name = "missing";
-  req.netns_path = "/proc/self/ns/net";
-  req.run_dir = dir / "run";
-  req.binary = "/nonexistent/pasta";
-  auto net = start_rootless_net(req);
-  ASSERT_FALSE(net.has_value());
-  EXPECT_TRUE(net.error().is(Errc::not_found));
-  EXPECT_NE(net.error().message().find("install the Debian package passt"), std::string::npos)
-      << net.error().message();
 }
 
 TEST(Pasta, HelperCrashingAtStartIsReportedWithItsLog) {

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/syscall.h>
 
-#include "pod_fixture.hpp"
+#include "driver_fixture.hpp"
 #include "podns/rootless/driver.hpp"
 #include "rootless/drivers.hpp"
 #include "rootless/helper_process.hpp"
@@ -30,6 +30,7 @@ namespace podns::rootless {
 namespace {
 
 namespace fs = std::filesystem;
+using podns::test::dir_has_files;
 using podns::test::NsHolder;
 using podns::test::PodUserns;
 using podns::test::Server;
@@ -41,13 +42,7 @@ using podns::test::TempDir;
   PODNS_REQUIRE_TOOL("unshare", "util-linux")
 
 RootlessNetRequest request_for(const NsHolder& holder, const TempDir& dir, const std::string& name) {
-  RootlessNetRequest req;
-  req.kind = DriverKind::slirp4netns;
-  req.name = name;
-  req.netns_path = holder.netns_path();
-  req.userns_path = holder.userns_path();
-  req.run_dir = dir / "run";
-  return req;
+  return podns::test::driver_request(DriverKind::slirp4netns, holder, dir, name);
 }
 
 // A fake helper: answers --help like slirp4netns, otherwise runs `body`.
@@ -60,11 +55,6 @@ std::string fake_helper(const TempDir& dir, const std::string& body) {
   f.close();
   chmod(path.c_str(), 0755);
   return path;
-}
-
-bool dir_has_files(const std::string& dir) {
-  std::error_code ec;
-  return fs::exists(dir, ec) && !fs::is_empty(dir, ec);
 }
 
 TEST(Slirp4netns, ProbeFindsTheFeaturesPodmanUses) {
@@ -104,30 +94,6 @@ TEST(Slirp4netns, ArgvHasPodmansFlags) {
   argv = detail::slirp4netns_argv("slirp4netns", req, user, "/run/x.sock", 3, -1);
   EXPECT_EQ(std::count(argv.begin(), argv.end(), "--enable-sandbox"), 0);
   EXPECT_EQ(std::count(argv.begin(), argv.end(), "--enable-seccomp"), 1);
-}
-
-// Item 5: root, a netns owned by the initial user namespace, no bridge: the published port works.
-TEST(Slirp4netns, PublishedPortReachesServerInRootPod) {
-  REQUIRE_SLIRP();
-  TempDir dir("slirp");
-  NsHolder holder(PodUserns::none);
-  ASSERT_TRUE(holder.ok()) << holder.error();
-  Server server(&holder, "0.0.0.0", 8080, "hello from the pod\n");
-  ASSERT_TRUE(server.ok());
-  uint16_t host_port = podns::test::free_port();
-  auto req = request_for(holder, dir, "web");
-  req.forwards.push_back({"127.0.0.1", host_port, 8080, Proto::tcp, -1});
-  auto net = start_rootless_net(req);
-  ASSERT_OK(net);
-  EXPECT_GT(net->record().pid, 0);
-  EXPECT_GT(net->record().start_time, 0u);
-  ASSERT_EQ(net->record().forwards.size(), 1u);
-  EXPECT_GE(net->record().forwards[0].id, 0);
-  auto got = podns::test::fetch("127.0.0.1", host_port);
-  ASSERT_TRUE(got.has_value()) << "no answer through the published port";
-  EXPECT_EQ(*got, "hello from the pod\n");
-  EXPECT_OK(net->stop());
-  EXPECT_FALSE(dir_has_files(req.run_dir)) << "socket or log left behind";
 }
 
 TEST(Slirp4netns, PublishedPortReachesServerInUsernsOwnedNetns) {
@@ -381,45 +347,6 @@ TEST(Slirp4netns, GcStopsOrphanedHelpersAndRemovesStaleFiles) {
   EXPECT_TRUE(fs::exists(kept_rec.api_socket));
   EXPECT_TRUE(fs::exists(dir / "run/unrelated.txt"));
   EXPECT_OK(stop(kept_rec));
-}
-
-TEST(Slirp4netns, HostPortAlreadyTakenRollsBack) {
-  REQUIRE_SLIRP();
-  TempDir dir("slirp");
-  NsHolder holder(PodUserns::root_only);
-  ASSERT_TRUE(holder.ok()) << holder.error();
-  UniqueFd taken = podns::test::listen_tcp("0.0.0.0", 0);
-  ASSERT_TRUE(taken);
-  uint16_t port = podns::test::bound_port(taken.view());
-  auto req = request_for(holder, dir, "taken");
-  req.forwards.push_back({"", podns::test::free_port(), 80, Proto::tcp, -1});
-  req.forwards.push_back({"", port, 80, Proto::tcp, -1});
-  auto net = start_rootless_net(req);
-  ASSERT_FALSE(net.has_value());
-  EXPECT_NE(net.error().message().find(fmt::format("host port {}/tcp is already in use", port)), std::string::npos)
-      << net.error().message();
-  EXPECT_NE(net.error().message().find("start slirp4netns for taken"), std::string::npos) << net.error().message();
-  EXPECT_FALSE(dir_has_files(req.run_dir)) << "socket or log left behind";
-  // No slirp4netns left: the leak check also asserts this after the test.
-}
-
-TEST(Slirp4netns, MissingBinaryNamesThePackage) {
-  PODNS_REQUIRE_ROOT();
-  TempDir dir("slirp");
-  NsHolder holder(PodUserns::none);
-  ASSERT_TRUE(holder.ok()) << holder.error();
-  auto req = request_for(holder, dir, "missing");
-  req.binary = "/nonexistent/slirp4netns";
-  auto net = start_rootless_net(req);
-  ASSERT_FALSE(net.has_value());
-  EXPECT_TRUE(net.error().is(Errc::not_found));
-  EXPECT_NE(net.error().message().find("install the Debian package slirp4netns"), std::string::npos)
-      << net.error().message();
-  // Missing from PATH altogether says the same.
-  auto path_only = detail::find_tool("slirp4netns-not-installed", "slirp4netns");
-  ASSERT_FALSE(path_only.has_value());
-  EXPECT_NE(path_only.error().message().find("not found in PATH (install the Debian package slirp4netns)"),
-            std::string::npos);
 }
 
 TEST(Slirp4netns, HelperCrashingAtStartIsReportedWithItsLog) {

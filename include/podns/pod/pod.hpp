@@ -163,8 +163,9 @@ struct RemoveOptions {
   // removing a pod that does not exist a success.
   bool force = false;
 };
-// DEL the networks in reverse, unpin, drop the state. Idempotent: works when the netns was already
-// deleted by someone else and after a crash. A DEL that fails does not stop the rest; without
+// DEL the networks in reverse, unpin, drop the state. Works when the netns was already deleted by
+// someone else and after a crash; a pod that does not exist is Errc::not_found (a success with
+// force). A DEL that fails does not stop the rest; without
 // --force the pod then stays (phase removing, only the failed attachments left) for a retry; with
 // it, a CNI DEL that failed is kept as a pending DEL (gc retries it).
 [[nodiscard]] Status remove(const PodEnv& env, const std::string& name, const RemoveOptions& options = {});
@@ -186,8 +187,9 @@ struct PodNetns {
 // [{"type": "network", "path": ...}, ...], "uidMappings": ..., "gidMappings": ...}}.
 [[nodiscard]] Result<nlohmann::json> oci_spec(const PodEnv& env, const std::string& name);
 
-// Run argv inside all of the pod's namespaces (user first), wait for it; its exit code (128+N when
-// killed by signal N).
+// Run argv inside all of the pod's namespaces, wait for it; its exit code (128+N when killed by
+// signal N). The same engine as `ns exec` (exec_in_set, podns/ns_exec.hpp): the pod's user
+// namespace when it has one, then its sysfs on /sys and /etc/netns/<netns pin name>/* over /etc.
 [[nodiscard]] Result<int> exec(const PodEnv& env, const std::string& name, const std::vector<std::string>& argv);
 
 struct GcReport {
