@@ -69,7 +69,7 @@ tsan: deps
 	cmake -S . -B $(TSAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPODNS_TSAN=ON -DPODNS_BENCH=OFF $(UNITY)
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_stress
 	@scripts/test-setup.sh
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD)/tests/test_stress
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD)/tests/test_stress --gtest_filter='Stress.*'
 
 test-release: build
 	@scripts/test-setup.sh
