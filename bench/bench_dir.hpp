@@ -17,11 +17,13 @@ struct BenchDir {
   std::string path;
   BenchDir() {
     char tmpl[] = "/tmp/podns-bench-XXXXXX";
-    path = ::mkdtemp(tmpl);
+    const char* made = ::mkdtemp(tmpl);
+    path = made ? made : "";  // "": the benchmark's setup fails on it and reports that
   }
   BenchDir(const BenchDir&) = delete;
   BenchDir& operator=(const BenchDir&) = delete;
   ~BenchDir() {
+    if (path.empty()) return;
     // prepare_pin_dir made the pin dirs shared mounts of themselves: detach them (deepest first),
     // or remove_all fails with EBUSY and leaves the dir and its mounts behind.
     std::vector<std::string> mounts;

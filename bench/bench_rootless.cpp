@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 
 #include "../tests/rootless/pod_fixture.hpp"
+#include "bench_dir.hpp"
 #include "podns/rootless/driver.hpp"
 
 namespace {
@@ -44,29 +45,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kTransferBytes = 100u << 20;
 
-// A private dir for the CLI's run and state dirs (so nothing touches the host's).
-struct ScratchDir {
-  std::string path;
-  ScratchDir() {
-    char tmpl[] = "/tmp/podns-bench-XXXXXX";
-    path = mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~ScratchDir() {
-    // Pin dirs are self-bind-mounted by the ns layer: detach whatever is left below us first.
-    std::ifstream mi("/proc/self/mountinfo");
-    std::vector<std::string> mounts;
-    for (std::string line; std::getline(mi, line);) {
-      std::istringstream ls(line);
-      std::string a, b, c, d, mp;
-      ls >> a >> b >> c >> d >> mp;
-      if (mp.rfind(path + "/", 0) == 0) mounts.push_back(mp);
-    }
-    std::sort(mounts.begin(), mounts.end(), [](auto& x, auto& y) { return x.size() > y.size(); });
-    for (auto& m : mounts) umount2(m.c_str(), MNT_DETACH);
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // Run argv to completion, quietly; its exit code.
 int run_quiet(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
@@ -103,7 +81,7 @@ bool wait_accepting(uint16_t port) {
 }
 
 void BM_PodCreateToAccept(benchmark::State& state, DriverKind kind) {
-  ScratchDir dir;
+  podns::bench::BenchDir dir;
   std::vector<std::string> env{"PODNS_RUN_DIR=" + dir.path + "/run", "PODNS_STATE_DIR=" + dir.path + "/state"};
   int i = 0;
   for (auto _ : state) {
@@ -125,7 +103,7 @@ void BM_PodCreateToAccept(benchmark::State& state, DriverKind kind) {
 }
 
 void BM_ShellSlirpToAccept(benchmark::State& state) {
-  ScratchDir dir;
+  podns::bench::BenchDir dir;
   const std::string script = dir.path + "/baseline.sh";
   std::ofstream(script) << R"(set -e
 NETNS=$1 PORT=$2 SOCK=$3
@@ -199,7 +177,7 @@ void BM_Python3Startup(benchmark::State& state) {
 }
 
 void BM_LibraryStartToReply(benchmark::State& state, DriverKind kind) {
-  ScratchDir dir;
+  podns::bench::BenchDir dir;
   for (auto _ : state) {
     state.PauseTiming();
     auto holder = std::make_unique<NsHolder>(PodUserns::root_only);
@@ -248,7 +226,7 @@ bool transfer(uint16_t port) {
 }
 
 void BM_Transfer100MB(benchmark::State& state, std::optional<DriverKind> kind) {
-  ScratchDir dir;
+  podns::bench::BenchDir dir;
   std::unique_ptr<NsHolder> holder;
   std::unique_ptr<podns::test::Server> server;
   podns::rootless::RootlessNet net;
