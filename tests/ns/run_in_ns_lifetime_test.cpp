@@ -45,12 +45,7 @@ class LingeringThread {
 
 // Netns teardown runs in a kernel workqueue: poll for the veth's host end to go.
 bool gone_within(const std::string& ifname, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (::if_nametoindex(ifname.c_str()) == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return ::if_nametoindex(ifname.c_str()) == 0;
+  return test::eventually([&] { return ::if_nametoindex(ifname.c_str()) == 0; }, limit);
 }
 
 // A pinned netns with a veth whose peer is inside it; the host end is how the test sees it go.

@@ -95,8 +95,14 @@ TEST(PodCreate, DefaultNetworkInspectAndRemove) {
   });
   ASSERT_OK(flags);
   EXPECT_TRUE(*flags & IFF_UP);
-  // inspect and ls read the same from the state; inspect adds what the kernel has now.
+  // inspect and ls read the same from the state; inspect adds what the kernel has now. eth0's
+  // operstate turns UP when the kernel's linkwatch work has seen the carrier, which may be just
+  // after create returns: ask again until it has.
   auto again = inspect(w.env, "web");
+  EXPECT_TRUE(test::eventually([&] {
+    again = inspect(w.env, "web");
+    return again && !again->networks.empty() && again->networks[0].live && again->networks[0].live->operstate == "UP";
+  })) << "eth0 never became operationally UP";
   ASSERT_OK(again);
   ASSERT_TRUE(again->live.has_value());
   EXPECT_EQ(again->live->netns, NetnsLiveness::present);

@@ -269,7 +269,10 @@ TEST(NativeNetwork, MacFollowsTheAddressAndIpv4OnlyPodsHaveNoIpv6LinkLocal) {
   ASSERT_OK(make_net(w, "n6", 15, /*ipv6=*/true));
   auto d = make_pod(w, "d", "n6");
   ASSERT_OK(d);
-  EXPECT_NE(inet6(d->netns_path).find("eth0"), std::string::npos) << inet6(d->netns_path);
+  // The kernel adds the link-local address when the linkwatch work sees eth0's carrier, which
+  // may be just after create returns.
+  EXPECT_TRUE(test::eventually([&] { return inet6(d->netns_path).find("eth0") != std::string::npos; }))
+      << inet6(d->netns_path);
   for (const char* n : {"b", "c", "d"}) EXPECT_OK(remove(w.env, n));
 }
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -58,6 +59,15 @@ bool have_tool(const std::string& tool) {
     if (!dir.empty() && access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
   }
   return false;
+}
+
+bool eventually(const std::function<bool()>& holds, std::chrono::milliseconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (!holds()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 CommandResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,12 @@ class TempDir {
 std::string unique_name(const std::string& prefix);
 
 bool have_tool(const std::string& tool);
+
+// Whether `holds` became true within `within`, asked every 20 ms. For kernel state that follows
+// an operation asynchronously (a link's operstate and its IPv6 link-local address come from the
+// linkwatch work queue, a netns's devices go in a cleanup work queue): the test waits for what it
+// checks instead of racing the kernel, and a state that never comes still fails.
+bool eventually(const std::function<bool()>& holds, std::chrono::milliseconds within = std::chrono::seconds(5));
 
 struct CommandResult {
   int exit_code = -1;  // 128+N when killed by signal N
