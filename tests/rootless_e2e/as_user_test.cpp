@@ -8,7 +8,6 @@
 // on 127.0.0.1, a server on the host's loopback reached from inside the pod through the driver's
 // host address (host loopback allowed for that), then stop: no process, socket or file left.
 #include <gtest/gtest.h>
-#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -19,6 +18,7 @@
 #include "../rootless/pod_fixture.hpp"
 #include "podns/rootless/driver.hpp"
 #include "test_support.hpp"
+#include "test_user.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -28,45 +28,22 @@ using podns::test::NsHolder;
 using podns::test::PodUserns;
 using podns::test::Server;
 
-constexpr const char* kUser = "podns-test";
 constexpr const char* kInnerFlag = "PODNS_E2E_AS_USER";
 
-bool inner() {
-  const char* v = std::getenv(kInnerFlag);
-  return v && std::string(v) == "1" && geteuid() != 0;
-}
+#define INNER_ONLY()                          \
+  if (!podns::test::is_inner_run(kInnerFlag)) \
+  GTEST_SKIP() << "runs as the unprivileged user under RootlessAsUser.* (" << kInnerFlag << "=1)"
 
-#define INNER_ONLY() \
-  if (!inner()) GTEST_SKIP() << "runs as the unprivileged user under RootlessAsUser.* (" << kInnerFlag << "=1)"
-
-std::string self_exe() {
-  std::error_code ec;
-  return fs::read_symlink("/proc/self/exe", ec).string();
-}
-
-// Run AsUserInner.<name> as podns-test and check that it ran and passed (not skipped).
+// Run AsUserInner.<name> as podns-test; the user's run dir is empty again afterwards: no
+// socket, pid file or log left.
 void run_as_user(const std::string& name) {
-  PODNS_REQUIRE_ROOT();
-  PODNS_REQUIRE_TOOL("runuser", "util-linux");
-  passwd* pw = getpwnam(kUser);
-  if (!pw) GTEST_SKIP() << "no user " << kUser << " (run scripts/test-setup.sh as root)";
-  struct stat tun;
-  if (stat("/dev/net/tun", &tun) != 0 || (tun.st_mode & 0006) != 0006)
-    GTEST_SKIP() << "/dev/net/tun is not usable by other users (run scripts/test-setup.sh)";
-  podns::test::TempDir xdg("xdg");
-  ASSERT_EQ(chown(xdg.path().c_str(), pw->pw_uid, pw->pw_gid), 0);
-  ASSERT_EQ(chmod(xdg.path().c_str(), 0700), 0);
-  auto r = podns::test::run({"runuser", "-u", kUser, "--", "env", "XDG_RUNTIME_DIR=" + xdg.path(),
-                             std::string(kInnerFlag) + "=1", "HOME=" + std::string(pw->pw_dir), self_exe(),
-                             "--gtest_filter=AsUserInner." + name});
-  std::string all = r.out + r.err;
-  EXPECT_EQ(r.exit_code, 0) << all;
-  EXPECT_NE(all.find("[  PASSED  ] 1 test"), std::string::npos) << all;
-  EXPECT_EQ(all.find("SKIPPED"), std::string::npos) << all;
-  // The user's run dir is empty again: no socket, pid file or log left.
-  std::error_code ec;
-  fs::path run_dir = fs::path(xdg.path()) / "podns/rootless";
-  EXPECT_TRUE(!fs::exists(run_dir, ec) || fs::is_empty(run_dir, ec)) << "files left in " << run_dir;
+  podns::test::rerun_as_test_user({.filter = "AsUserInner." + name, .inner_flag = kInnerFlag},
+                                  [](const std::string& xdg) {
+                                    std::error_code ec;
+                                    fs::path run_dir = fs::path(xdg) / "podns/rootless";
+                                    EXPECT_TRUE(!fs::exists(run_dir, ec) || fs::is_empty(run_dir, ec))
+                                        << "files left in " << run_dir;
+                                  });
 }
 
 TEST(RootlessAsUser, Slirp4netns) { run_as_user("Slirp4netns"); }

@@ -4,7 +4,6 @@
 // checks that the scenario ran and passed and that no session is left. The inner scenarios skip
 // unless started that way.
 #include <gtest/gtest.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -24,6 +23,7 @@
 #include "podns/rootless/session.hpp"
 #include "podns/spawn.hpp"
 #include "test_support.hpp"
+#include "test_user.hpp"
 
 namespace podns::rootless {
 namespace {
@@ -32,13 +32,9 @@ namespace fs = std::filesystem;
 using podns::test::read_text;
 using podns::test::CommandResult;
 
-constexpr const char* kUser = "podns-test";
 constexpr const char* kInnerFlag = "PODNS_E2E_SESSION_AS_USER";
 
-bool inner() {
-  const char* v = std::getenv(kInnerFlag);
-  return v && std::string(v) == "1" && geteuid() != 0;
-}
+bool inner() { return podns::test::is_inner_run(kInnerFlag); }
 
 #define SESSION_INNER_ONLY() \
   if (!inner()) GTEST_SKIP() << "runs as the unprivileged user under RootlessSession.* (" << kInnerFlag << "=1)"
@@ -108,37 +104,24 @@ bool wait_gone(pid_t pid, int ms = 3000) {
 // Run SessionInner.<name> as podns-test; afterwards no session of its run dir may be left (a
 // failed scenario's session is stopped here, the recorded process only).
 void run_as_user(const std::string& name) {
-  PODNS_REQUIRE_ROOT();
-  PODNS_REQUIRE_TOOL("runuser", "util-linux");
   PODNS_REQUIRE_TOOL("newuidmap", "uidmap");
-  passwd* pw = getpwnam(kUser);
-  if (!pw) GTEST_SKIP() << "no user " << kUser << " (run scripts/test-setup.sh as root)";
-  struct stat tun;
-  if (stat("/dev/net/tun", &tun) != 0 || (tun.st_mode & 0006) != 0006)
-    GTEST_SKIP() << "/dev/net/tun is not usable by other users (run scripts/test-setup.sh)";
-  podns::test::TempDir xdg("sxdg"), data("sdata");
-  for (auto* d : {&xdg, &data}) {
-    ASSERT_EQ(chown(d->path().c_str(), pw->pw_uid, pw->pw_gid), 0);
-    ASSERT_EQ(chmod(d->path().c_str(), 0700), 0);
-  }
   std::error_code ec;
-  auto r = podns::test::run({"runuser", "-u", kUser, "--", "env", "XDG_RUNTIME_DIR=" + xdg.path(),
-                             "XDG_DATA_HOME=" + data.path(), std::string(kInnerFlag) + "=1",
-                             "HOME=" + std::string(pw->pw_dir), "PODNS_TEST_CWD=" + fs::current_path(ec).string(),
-                             fs::read_symlink("/proc/self/exe", ec).string(), "--gtest_filter=SessionInner." + name});
-  std::string all = r.out + r.err;
-  EXPECT_EQ(r.exit_code, 0) << all;
-  EXPECT_NE(all.find("[  PASSED  ] 1 test"), std::string::npos) << all;
-  EXPECT_EQ(all.find("SKIPPED"), std::string::npos) << all;
-  std::string pid_file = xdg.path() + "/podns/pause.pid";
-  if (pid_t left = recorded_pause(pid_file)) {
-    ADD_FAILURE() << "session left running: pause pid " << left;
-    kill(left, SIGKILL);
-    wait_gone(left);
-  }
-  EXPECT_FALSE(fs::exists(pid_file)) << "pause.pid left behind";
-  fs::path rootless = xdg.path() + "/podns/rootless";
-  EXPECT_TRUE(!fs::exists(rootless, ec) || fs::is_empty(rootless, ec)) << "helper files left in " << rootless;
+  podns::test::RerunAsTestUser how{.filter = "SessionInner." + name,
+                                   .inner_flag = kInnerFlag,
+                                   .private_data_home = true,
+                                   .extra_env = {"PODNS_TEST_CWD=" + fs::current_path(ec).string()}};
+  podns::test::rerun_as_test_user(how, [](const std::string& xdg) {
+    std::string pid_file = xdg + "/podns/pause.pid";
+    if (pid_t left = recorded_pause(pid_file)) {
+      ADD_FAILURE() << "session left running: pause pid " << left;
+      kill(left, SIGKILL);
+      wait_gone(left);
+    }
+    EXPECT_FALSE(fs::exists(pid_file)) << "pause.pid left behind";
+    std::error_code ec;
+    fs::path rootless = xdg + "/podns/rootless";
+    EXPECT_TRUE(!fs::exists(rootless, ec) || fs::is_empty(rootless, ec)) << "helper files left in " << rootless;
+  });
 }
 
 TEST(RootlessSession, Slirp4netnsPodThroughTheCli) { run_as_user("Slirp4netnsPod"); }

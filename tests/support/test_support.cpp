@@ -61,6 +61,18 @@ bool have_tool(const std::string& tool) {
   return false;
 }
 
+std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+    if (n > 0)
+      out.append(buf, static_cast<size_t>(n));
+    else if (errno != EINTR)
+      break;
+  }
+  return out;
+}
+
 bool eventually(const std::function<bool()>& holds, std::chrono::milliseconds within) {
   const auto deadline = std::chrono::steady_clock::now() + within;
   while (!holds()) {
