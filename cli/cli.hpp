@@ -61,11 +61,13 @@ void leave_session(Globals& globals);
 // Print JSON (2-space indent) or text to stdout.
 void print_line(const std::string& text);
 
-// `podns X rm A B C`: every name is tried (like `podman pod rm`); each done one is printed, every
-// failure but the first goes to stderr at once, and the first is returned at the end. With
-// `doing` ("pod rm"), several names get a progress line (progress.hpp).
+// Whether for_each_name prints each name it is done with (podman does; `ip netns del` is silent).
+enum class EchoDone { yes, no };
+// `podns X rm A B C`: every name is tried (like `podman pod rm`); each done one is printed unless
+// asked not to, every failure but the first goes to stderr at once, and the first is returned at
+// the end. With `doing` ("pod rm"), several names get a progress line (progress.hpp).
 [[nodiscard]] Status for_each_name(const std::vector<std::string>& names,
                                    const std::function<Status(const std::string&)>& fn,
-                                   std::string_view doing = {});
+                                   std::string_view doing = {}, EchoDone echo = EchoDone::yes);
 
 }  // namespace podns::cli

@@ -82,7 +82,7 @@ void print_line(const std::string& text) {
 }
 
 Status for_each_name(const std::vector<std::string>& names, const std::function<Status(const std::string&)>& fn,
-                     std::string_view doing) {
+                     std::string_view doing, EchoDone echo) {
   std::optional<Error> first;
   for (size_t i = 0; i < names.size(); ++i) {
     const auto& name = names[i];
@@ -91,7 +91,7 @@ Status for_each_name(const std::vector<std::string>& names, const std::function<
       progress::clear();
       if (first) fmt::print(stderr, "podns: {}\n", s.error().message());
       else first = s.error();
-    } else {
+    } else if (echo == EchoDone::yes) {
       print_line(name);
     }
   }

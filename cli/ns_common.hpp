@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ inline Result<std::vector<NamespaceType>> parse_types(const std::vector<std::str
     out.push_back(*t);
   }
   return out;
+}
+
+// One --type value, or none ("" when the option was not given).
+inline Result<std::optional<NamespaceType>> parse_optional_type(const std::string& name) {
+  if (name.empty()) return std::optional<NamespaceType>();
+  auto t = parse_namespace_type(name);
+  if (!t) return fail_with(t, "--type");
+  return std::optional<NamespaceType>(*t);
 }
 
 inline nlohmann::ordered_json pin_json(const PinEntry& p) {

@@ -1,7 +1,5 @@
 // podns ns pids NAME [--type T] [--json]: the processes inside a pin (default its netns, else the
 // only pin of that name), like `ip netns pids`.
-#include <fmt/format.h>
-
 #include "ns_common.hpp"
 #include "podns/json_dump.hpp"
 
@@ -21,23 +19,10 @@ void register_ns_pids(CLI::App& app, Globals& g, Action& action) {
   cmd->add_flag("--json", args->json, "JSON output");
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
-      auto pins = find_pins(g.paths(), args->name);
-      if (!pins) return fail(pins.error());
-      std::erase_if(*pins, [](const PinEntry& p) { return !p.live; });
-      const PinEntry* pin = nullptr;
-      if (!args->type.empty()) {
-        auto t = parse_namespace_type(args->type);
-        if (!t) return fail_with(t, "--type");
-        for (const auto& p : *pins)
-          if (p.type == *t) pin = &p;
-      } else {
-        for (const auto& p : *pins)
-          if (p.type == NamespaceType::net) pin = &p;
-        if (!pin && pins->size() == 1) pin = &pins->front();
-        if (!pin && pins->size() > 1)
-          return fail(Errc::invalid_argument, fmt::format("pids {}: several pins of that name, choose one with --type", args->name));
-      }
-      if (!pin) return fail(Errc::not_found, fmt::format("pids {}: no such pin", args->name));
+      auto type = parse_optional_type(args->type);
+      if (!type) return fail(type.error());
+      auto pin = find_pin(g.paths(), args->name, *type);
+      if (!pin) return fail_with(pin, "pids");
       auto pids = pids_in(pin->type, pin->id);
       if (!pids) return fail(pids.error());
       if (args->json) {

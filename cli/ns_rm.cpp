@@ -1,7 +1,5 @@
 // podns ns rm NAME... [--type T]...: unmount and unlink pins (every type of that name unless
 // --type). Idempotent: a name with no pins is no error.
-#include <fmt/format.h>
-
 #include "ns_common.hpp"
 
 namespace podns::cli {
@@ -21,17 +19,14 @@ void register_ns_rm(CLI::App& app, Globals& g, Action& action) {
     action = [&g, args]() -> Status {
       auto types = parse_types(args->types, {});
       if (!types) return fail(types.error());
-      // Every name is tried; the first failure is returned after the others were reported.
-      std::optional<Error> first;
-      for (const auto& name : args->names) {
-        if (auto st = remove_pinned(g.paths(), name, *types); !st) {
-          Error e = Error(st.error()).context("rm " + name);
-          if (first) fmt::print(stderr, "podns: {}\n", e.message());
-          else first = std::move(e);
-        }
-      }
-      if (first) return fail(*first);
-      return {};
+      // Silent on success, as `ip netns del` is.
+      return for_each_name(
+          args->names,
+          [&](const std::string& name) -> Status {
+            if (auto st = remove_pinned(g.paths(), name, *types); !st) return fail(Error(st.error()).context("rm " + name));
+            return {};
+          },
+          {}, EchoDone::no);
     };
   });
 }

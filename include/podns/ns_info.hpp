@@ -8,6 +8,7 @@
 
 #include "podns/error.hpp"
 #include "podns/namespace.hpp"
+#include "podns/paths.hpp"
 
 namespace podns {
 
@@ -26,5 +27,10 @@ struct NamespaceDetails {
 [[nodiscard]] Result<NamespaceDetails> describe_namespace(const Namespace& ns, std::string path = {});
 // Open `path` (Namespace::open_path errors) and describe it.
 [[nodiscard]] Result<NamespaceDetails> describe_namespace(const std::string& path);
+// `ns info`'s argument: a path, or a bare name (no '/') that is no file in the working directory,
+// which names a pin (find_pin: of `type`, else the netns, else the only pin of that name). A
+// path's namespace must be of `type` when one is given (Errc::wrong_namespace_type).
+[[nodiscard]] Result<NamespaceDetails> describe_namespace(const Paths& paths, const std::string& path_or_name,
+                                                          std::optional<NamespaceType> type = std::nullopt);
 
 }  // namespace podns

@@ -104,6 +104,11 @@ struct PinEntry {
 [[nodiscard]] Result<std::vector<PinEntry>> list_pins(const Paths& paths);
 // The pins (of any type) named `name`.
 [[nodiscard]] Result<std::vector<PinEntry>> find_pins(const Paths& paths, std::string_view name);
+// The one live pin a name stands for, as `ns pids` and `ns info` take it: of `type` when given;
+// else the netns of that name, else its only pin. Errc::not_found when there is none,
+// Errc::invalid_argument when several pins of other types share the name (choose a type).
+[[nodiscard]] Result<PinEntry> find_pin(const Paths& paths, std::string_view name,
+                                        std::optional<NamespaceType> type = std::nullopt);
 
 // The pins that process `pid` is in (like `ip netns identify`), of every type.
 [[nodiscard]] Result<std::vector<PinEntry>> identify(const Paths& paths, pid_t pid);

@@ -1,5 +1,9 @@
 #include "podns/ns_info.hpp"
 
+#include <sys/stat.h>
+
+#include "podns/pin.hpp"
+
 #include "sys/netnsid.hpp"
 
 namespace podns {
@@ -26,6 +30,20 @@ Result<NamespaceDetails> describe_namespace(const Namespace& ns, std::string pat
 
 Result<NamespaceDetails> describe_namespace(const std::string& path) {
   auto ns = Namespace::open_path(path);
+  if (!ns) return fail(std::move(ns.error()));
+  return describe_namespace(*ns, path);
+}
+
+Result<NamespaceDetails> describe_namespace(const Paths& paths, const std::string& path_or_name,
+                                            std::optional<NamespaceType> type) {
+  std::string path = path_or_name;
+  struct stat st {};
+  if (path_or_name.find('/') == std::string::npos && ::stat(path_or_name.c_str(), &st) < 0) {
+    auto pin = find_pin(paths, path_or_name, type);
+    if (!pin) return fail(std::move(pin.error()));
+    path = pin->path;
+  }
+  auto ns = Namespace::open_path(path, type);
   if (!ns) return fail(std::move(ns.error()));
   return describe_namespace(*ns, path);
 }

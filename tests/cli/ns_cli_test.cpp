@@ -223,7 +223,29 @@ TEST(NsCli, AttachIdentifyPids) {
   auto pids = podns({"ns", "pids", "kid"});
   ASSERT_EQ(pids.exit_code, 0) << pids.err;
   EXPECT_EQ(pids.out, pid + "\n");
-  EXPECT_EQ(podns({"ns", "rm", "kid"}).exit_code, 0);
+  auto rm = podns({"ns", "rm", "kid"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_EQ(rm.out, "") << "silent, as ip netns del is";
+}
+
+// pids and info take a name the same way: the netns, else the only pin, else --type.
+TEST(NsCli, PidsAndInfoPickAPinByNameAndType) {
+  PODNS_REQUIRE_ROOT();
+  CliEnv podns;
+  ASSERT_EQ(podns({"ns", "add", "two", "--type", "ipc", "--type", "uts"}).exit_code, 0);
+  expect_one_line_error(podns({"ns", "pids", "two"}), "pins of types uts, ipc share that name, choose a type");
+  expect_one_line_error(podns({"ns", "info", "two"}), "choose a type");
+  auto info = podns({"ns", "info", "two", "--type", "uts", "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["type"], "uts");
+  EXPECT_EQ(j["path"], podns.dir.path() + "/run/ns/uts/two");
+  expect_one_line_error(podns({"ns", "info", "two", "--type", "net"}), "no such pin of type net");
+  expect_one_line_error(podns({"ns", "info", "/proc/self/ns/uts", "--type", "net"}), "");
+  auto pids = podns({"ns", "pids", "two", "--type", "ipc"});
+  EXPECT_EQ(pids.exit_code, 0) << pids.err;
+  EXPECT_EQ(pids.out, "") << "no process is in a pinned namespace nobody entered";
+  EXPECT_EQ(podns({"ns", "rm", "two"}).exit_code, 0);
 }
 
 TEST(NsCli, BadNamesEachGiveOneLineAndLeaveNothing) {

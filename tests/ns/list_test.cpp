@@ -1,7 +1,8 @@
-// list_pins / find_pins / identify / pids_in.
+// list_pins / find_pins / find_pin / describe_namespace by name / identify / pids_in.
 #include <fstream>
 
 #include "ns_test_util.hpp"
+#include "podns/ns_info.hpp"
 #include "podns/pin.hpp"
 #include "test_support.hpp"
 
@@ -35,6 +36,48 @@ TEST(List, LiveAndStalePinsOfAllTypes) {
   auto empty = list_pins(t.paths);
   ASSERT_OK(empty);
   EXPECT_TRUE(empty->empty());
+}
+
+// A name stands for one pin: of the type asked for, else its netns, else its only pin; several
+// pins of other types are a clear error that asks for a type, and a stale file is no pin.
+TEST(List, FindPinPicksTheNetnsTheOnlyPinOrAsksForAType) {
+  PODNS_REQUIRE_ROOT();
+  TestPaths t;
+  ASSERT_OK(create_pinned(t.paths, std::vector{NamespaceType::net, NamespaceType::uts}, "both"));
+  ASSERT_OK(create_pinned(t.paths, std::vector{NamespaceType::ipc}, "lone"));
+  ASSERT_OK(create_pinned(t.paths, std::vector{NamespaceType::ipc, NamespaceType::uts}, "pair"));
+  std::ofstream(t.paths.netns_dir + "/stale") << "";
+
+  auto net = find_pin(t.paths, "both");
+  ASSERT_OK(net);
+  EXPECT_EQ(net->type, NamespaceType::net);
+  auto uts = find_pin(t.paths, "both", NamespaceType::uts);
+  ASSERT_OK(uts);
+  EXPECT_EQ(uts->type, NamespaceType::uts);
+  auto lone = find_pin(t.paths, "lone");
+  ASSERT_OK(lone);
+  EXPECT_EQ(lone->type, NamespaceType::ipc);
+  auto pair = find_pin(t.paths, "pair");
+  ASSERT_FALSE(pair);
+  EXPECT_TRUE(pair.error().is(Errc::invalid_argument)) << pair.error().message();
+  EXPECT_NE(pair.error().message().find("uts, ipc"), std::string::npos) << pair.error().message();
+  auto no_type = find_pin(t.paths, "lone", NamespaceType::net);
+  ASSERT_FALSE(no_type);
+  EXPECT_TRUE(no_type.error().is(Errc::not_found)) << no_type.error().message();
+  EXPECT_TRUE(find_pin(t.paths, "stale").error().is(Errc::not_found));
+  EXPECT_TRUE(find_pin(t.paths, "../etc").error().is(Errc::invalid_name));
+
+  // describe_namespace by name resolves the same way; a path must be of the type asked for.
+  auto d = describe_namespace(t.paths, "both", NamespaceType::uts);
+  ASSERT_OK(d);
+  EXPECT_EQ(d->id, uts->id);
+  EXPECT_EQ(d->path, uts->path);
+  auto wrong = describe_namespace(t.paths, net->path, NamespaceType::uts);
+  ASSERT_FALSE(wrong);
+  EXPECT_TRUE(wrong.error().is(Errc::wrong_namespace_type)) << wrong.error().message();
+  EXPECT_TRUE(describe_namespace(t.paths, "pair").error().is(Errc::invalid_argument));
+
+  for (const char* name : {"both", "lone", "pair", "stale"}) ASSERT_OK(remove_pinned(t.paths, name));
 }
 
 TEST(List, IdentifyAndPids) {
