@@ -8,6 +8,7 @@
 
 #include "podns/json_parse.hpp"
 #include "podns/names.hpp"
+#include "podns/pin.hpp"
 
 namespace podns::cli {
 namespace {
@@ -29,13 +30,12 @@ void CniFlags::add_to(CLI::App* cmd) {
 }
 
 std::string CniFlags::effective_conf_dir() const {
-  return conf_dir.empty() ? env_or("NETCONFPATH", std::string(cni::kDefaultConfDir)) : conf_dir;
+  return conf_dir.empty() ? cni::conf_dir_from_environment() : conf_dir;
 }
 
 cni::Runtime CniFlags::runtime(const Globals& g) const {
   cni::RuntimeOptions o;
-  std::string path = plugin_path.empty() ? env_or("CNI_PATH", "") : plugin_path;
-  o.plugin_dirs = path.empty() ? cni::default_plugin_dirs() : cni::split_path_list(path);
+  o.plugin_dirs = plugin_path.empty() ? cni::plugin_dirs_from_environment() : cni::split_path_list(plugin_path);
   o.cache_dir = cache_dir.empty() ? g.paths().cni_cache_dir : cache_dir;
   o.deadline = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
   o.on_warning = [](const Error& e) { fmt::print(stderr, "podns: warning: {}\n", e.message()); };
@@ -66,7 +66,7 @@ Result<cni::RuntimeConf> AttachFlags::conf(const Globals& g) const {
       rt.netns = netns;
     } else {
       if (auto st = validate_name(netns); !st) return fail_with(st, "NETNS");
-      rt.netns = g.paths().netns_dir + "/" + netns;
+      rt.netns = pin_path(g.paths(), NamespaceType::net, netns);
     }
   }
   rt.container_id = !container_id.empty() ? container_id : env_or("CNI_CONTAINERID", "");

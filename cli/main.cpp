@@ -56,14 +56,8 @@ void register_all(CLI::App& app, Globals& globals, Action& action) {
 
 Paths Globals::paths() const {
   Paths p = Paths::from_environment();
-  if (!run_dir.empty()) {
-    p.run_dir = run_dir;
-    p.netns_dir = run_dir + "/netns";
-  }
-  if (!state_dir.empty()) {
-    p.state_dir = state_dir;
-    p.cni_cache_dir = state_dir + "/cni";
-  }
+  p.move_run_dir(run_dir);
+  p.move_state_dir(state_dir);
   return p;
 }
 

@@ -21,6 +21,12 @@ struct Paths {
   std::string locks_dir() const { return run_dir + "/locks"; }
   std::string db_path() const { return state_dir + "/podns.db"; }
 
+  // Move the run dir, and the netns pins with it (<dir>/netns), or the state dir, and the CNI
+  // cache with it (<dir>/cni). An empty dir moves nothing. PODNS_RUN_DIR / PODNS_STATE_DIR, the
+  // CLI's flags and the CNI plugin's config keys all move them this way.
+  void move_run_dir(std::string dir);
+  void move_state_dir(std::string dir);
+
   // Defaults for the effective user, then PODNS_RUN_DIR / PODNS_STATE_DIR from the environment.
   static Paths from_environment();
   // Everything below one run dir and one state dir (explicit --run-dir/--state-dir, tests).

@@ -20,12 +20,22 @@ std::string Paths::ns_dir(std::string_view type_name) const {
   return run_dir + "/ns/" + std::string(type_name);
 }
 
+void Paths::move_run_dir(std::string dir) {
+  if (dir.empty()) return;
+  netns_dir = dir + "/netns";
+  run_dir = std::move(dir);
+}
+
+void Paths::move_state_dir(std::string dir) {
+  if (dir.empty()) return;
+  cni_cache_dir = dir + "/cni";
+  state_dir = std::move(dir);
+}
+
 Paths Paths::under(std::string run_dir, std::string state_dir) {
   Paths p;
-  p.netns_dir = run_dir + "/netns";
-  p.cni_cache_dir = state_dir + "/cni";
-  p.run_dir = std::move(run_dir);
-  p.state_dir = std::move(state_dir);
+  p.move_run_dir(std::move(run_dir));
+  p.move_state_dir(std::move(state_dir));
   return p;
 }
 
@@ -39,16 +49,8 @@ Paths Paths::from_environment() {
     std::string data = env_or("XDG_DATA_HOME", home + "/.local/share");
     p = Paths::under(runtime + "/podns", data + "/podns");
   }
-  const char* run = std::getenv("PODNS_RUN_DIR");
-  const char* state = std::getenv("PODNS_STATE_DIR");
-  if (run && *run) {
-    p.run_dir = run;
-    p.netns_dir = p.run_dir + "/netns";
-  }
-  if (state && *state) {
-    p.state_dir = state;
-    p.cni_cache_dir = p.state_dir + "/cni";
-  }
+  p.move_run_dir(env_or("PODNS_RUN_DIR", ""));
+  p.move_state_dir(env_or("PODNS_STATE_DIR", ""));
   return p;
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,6 +21,12 @@
 #include "podns/json_parse.hpp"
 
 namespace podns::cni {
+
+std::string conf_dir_from_environment() {
+  const char* netconf = std::getenv("NETCONFPATH");
+  return netconf && *netconf ? std::string(netconf) : std::string(kDefaultConfDir);
+}
+
 namespace {
 
 using nlohmann::json;

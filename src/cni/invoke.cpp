@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -72,6 +73,11 @@ std::string join_args(const std::vector<std::pair<std::string, std::string>>& ar
 }  // namespace
 
 std::vector<std::string> default_plugin_dirs() { return {"/opt/cni/bin", "/usr/lib/cni"}; }
+
+std::vector<std::string> plugin_dirs_from_environment() {
+  const char* cni_path = std::getenv("CNI_PATH");
+  return cni_path && *cni_path ? split_path_list(cni_path) : default_plugin_dirs();
+}
 
 std::vector<std::string> split_path_list(std::string_view value) {
   std::vector<std::string> out;

@@ -53,14 +53,8 @@ std::optional<cni::CniError> require(const Invocation& in, bool netns) {
 // Where this call keeps its state: podns's defaults and PODNS_* variables, then the config's keys.
 pod::PodEnv make_env(const CommonConf& c, std::string& warnings) {
   Paths paths = Paths::from_environment();
-  if (!c.run_dir.empty()) {
-    paths.run_dir = c.run_dir;
-    paths.netns_dir = c.run_dir + "/netns";
-  }
-  if (!c.state_dir.empty()) {
-    paths.state_dir = c.state_dir;
-    paths.cni_cache_dir = c.state_dir + "/cni";
-  }
+  paths.move_run_dir(c.run_dir);
+  paths.move_state_dir(c.state_dir);
   auto env = pod::PodEnv::from_paths(std::move(paths));
   if (!c.nft_table.empty()) env.nft_table = c.nft_table;
   if (c.lock_timeout) {

@@ -17,10 +17,8 @@ PodEnv PodEnv::from_paths(Paths paths) {
   PodEnv env;
   env.paths = std::move(paths);
   env.podns_conf_dir = env.paths.state_dir + "/net.d";
-  const char* netconf = std::getenv("NETCONFPATH");
-  env.cni_conf_dir = netconf && *netconf ? netconf : std::string(cni::kDefaultConfDir);
-  const char* cni_path = std::getenv("CNI_PATH");
-  env.plugin_dirs = cni_path && *cni_path ? cni::split_path_list(cni_path) : cni::default_plugin_dirs();
+  env.cni_conf_dir = cni::conf_dir_from_environment();
+  env.plugin_dirs = cni::plugin_dirs_from_environment();
   env.default_network.data_dir = env.paths.state_dir + "/networks";
   if (const char* b = std::getenv("PODNS_DEFAULT_BRIDGE"); b && *b) env.default_network.bridge = b;
   if (const char* s = std::getenv("PODNS_DEFAULT_SUBNET"); s && *s) env.default_network.subnet = s;

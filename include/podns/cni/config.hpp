@@ -15,6 +15,8 @@
 namespace podns::cni {
 
 inline constexpr std::string_view kDefaultConfDir = "/etc/cni/net.d";
+// NETCONFPATH, else kDefaultConfDir: where cnitool looks, and podns with it.
+std::string conf_dir_from_environment();
 
 struct PluginConfig {
   std::string type;                         // binary name, never a path

@@ -22,6 +22,8 @@ inline constexpr std::chrono::milliseconds kDefaultDeadline{60'000};
 std::vector<std::string> default_plugin_dirs();
 // Split a CNI_PATH-style value ("a:b:c"), dropping empty entries.
 std::vector<std::string> split_path_list(std::string_view value);
+// CNI_PATH split, else default_plugin_dirs().
+std::vector<std::string> plugin_dirs_from_environment();
 
 // One plugin execution, as the kernel sees it.
 struct ExecRequest {
