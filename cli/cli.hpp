@@ -53,7 +53,8 @@ CLI::App& group(CLI::App& app, const std::string& name, const std::string& descr
 // Rootless (euid != 0): for verbs that touch pins or state (ns, pod, gc, cni, unshare), join the
 // user's session, starting it first if needed, so pins work as for root. Must run while the
 // process is single-threaded: after parsing, before the action. A no-op for root and other verbs.
-// Once joined, the CLI execs itself again inside (argv: main's), handing the lock over.
+// Once joined, the CLI execs itself again inside (argv: main's), handing the lock over
+// (rootless::enter_session).
 [[nodiscard]] Status enter_session(CLI::App& app, Globals& globals, char** argv);
 // After the action: release the session, stopping it when nothing is pinned any more.
 void leave_session(Globals& globals);

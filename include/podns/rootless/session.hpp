@@ -34,6 +34,7 @@
 #include "podns/fd.hpp"
 #include "podns/file_lock.hpp"
 #include "podns/idmap.hpp"
+#include "podns/paths.hpp"
 
 namespace podns::rootless {
 
@@ -121,10 +122,28 @@ class JoinedSession {
 // A process that joined with setns keeps the initial user namespace as the owner of its memory
 // map (set at exec only): a child it forks that then changes credentials (becomes root in a nested
 // user namespace) turns non-dumpable, and /proc/CHILD/ns/* become unreadable to the session's root
-// (EACCES). The CLI therefore execs itself again once joined, handing the shared lock across the
-// exec: the new image adopts it here. Checks that `lock_fd` is run_dir's session.lock and that the
+// (EACCES). enter_session therefore execs the image again once joined, handing the shared lock
+// across the exec: the new image adopts it here. Checks that `lock_fd` is run_dir's session.lock and that the
 // caller is inside the recorded session.
 [[nodiscard]] Result<JoinedSession> adopt_joined_session(const std::string& run_dir, int lock_fd);
+
+// Set in the environment of an image enter_session execs: the fd of its shared session lock.
+inline constexpr const char* kSessionLockEnv = "PODNS_SESSION_LOCK_FD";
+
+// A whole process inside the session, as the CLI runs every verb that touches pins or state:
+// - in an image that enter_session exec'd (kSessionLockEnv set): adopt the handed-over lock;
+// - as root: nothing to enter (nullopt);
+// - else join the session (starting it when needed) and, when that moved the process in just
+//   now, exec /proc/self/exe with `argv` again, the lock handed over across the exec (see
+//   adopt_joined_session for why), after setting PODNS_RUN_DIR and PODNS_STATE_DIR to `paths`
+//   (inside, getuid() is 0 and Paths::from_environment would pick root's dirs).
+// Returns only when no exec was needed, or with what stopped it. Single-threaded callers only.
+// Release the session at the end with release_and_stop_if_idle().
+[[nodiscard]] Result<std::optional<JoinedSession>> enter_session(const Paths& paths, char* const argv[]);
+
+// `podns session stop`: join without starting and stop (JoinedSession::stop). The pause process's
+// pid when one was stopped; nullopt when none ran, or for root, who has no session.
+[[nodiscard]] Result<std::optional<pid_t>> stop_session(const SessionOptions& options, bool force);
 
 // The nsfs mounts below run_dir in the caller's mount namespace ("<mount point>"): what keeps a
 // session busy. Called inside the session.
