@@ -4,7 +4,6 @@
 // namespaces; --owner-of pins the user namespace that owns a namespace file. Prints each pin path.
 #include <algorithm>
 #include <memory>
-#include <optional>
 
 #include "ns_common.hpp"
 #include "podns/names.hpp"
@@ -24,17 +23,12 @@ struct Args {
   std::string owner_of;
 };
 
-// The id maps the flags ask for; `auto` reserves them and fills `reservation`, which the caller
-// keeps until the user namespace is pinned (a concurrent `--map auto` or `pod create --userns
-// auto` then sees the pin).
-Result<IdMappings> idmaps_from_flags(const Paths& paths, const Args& a, std::optional<pod::IdReservation>& reservation) {
+// The id maps --map, --gid-map and --setgroups ask for; --map auto leaves the ids to the library
+// (pod::add_namespaces_with_auto_ids), so only setgroups is set then.
+Result<IdMappings> idmaps_from_flags(const Args& a) {
   IdMappings maps;
   if (a.map == "auto") {
     if (!a.gid_map.empty()) return fail(Errc::invalid_argument, "--map auto picks the gid map too");
-    auto r = pod::reserve_auto_idmappings(pod::PodEnv::from_paths(paths));
-    if (!r) return fail(r.error());
-    maps = r->maps();
-    reservation = std::move(*r);
   } else {
     auto u = parse_idmap(a.map);
     if (!u) return fail_with(u, "--map");
@@ -72,15 +66,14 @@ Status add(const Paths& paths, const Args& a, bool empty_name_given) {
   bool user = std::find(types->begin(), types->end(), NamespaceType::user) != types->end();
   bool map_flags = !a.map.empty() || !a.gid_map.empty() || !a.setgroups.empty();
   if (!user && map_flags) return fail(Errc::invalid_argument, what + ": --map, --gid-map and --setgroups need --type user");
-  if (user && a.name.empty()) return fail(Errc::invalid_argument, what + ": a user namespace set needs a NAME");
   if (user && a.map.empty()) return fail(Errc::invalid_argument, what + ": --type user needs --map (or --map auto)");
-  std::optional<pod::IdReservation> reservation;
   if (user) {
-    auto maps = idmaps_from_flags(paths, a, reservation);
+    auto maps = idmaps_from_flags(a);
     if (!maps) return fail_with(maps, what);
     req.idmaps = std::move(*maps);
   }
-  auto pins = add_namespaces(req);
+  auto pins = a.map == "auto" ? pod::add_namespaces_with_auto_ids(pod::PodEnv::from_paths(paths), std::move(req))
+                              : add_namespaces(req);
   if (!pins) return fail(pins.error());
   for (const auto& p : *pins) print_line(p.path);
   return {};

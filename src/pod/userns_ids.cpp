@@ -60,4 +60,16 @@ Result<IdReservation> reserve_auto_idmappings(const PodEnv& env, state::Store* s
   return IdReservation(std::move(*maps), std::move(*lock));
 }
 
+Result<std::vector<PinnedNamespace>> add_namespaces_with_auto_ids(const PodEnv& env, AddRequest request) {
+  const std::string what = fmt::format("create namespaces {}", request.name);
+  SetGroups setgroups = request.idmaps ? request.idmaps->setgroups : SetGroups::allow;
+  if (request.idmaps && (!request.idmaps->uid.empty() || !request.idmaps->gid.empty()))
+    return fail(Errc::invalid_argument, what + ": auto ids come with their own maps");
+  auto reservation = reserve_auto_idmappings(env);
+  if (!reservation) return fail_with(reservation, what);
+  request.idmaps = reservation->maps();
+  request.idmaps->setgroups = setgroups;
+  return add_namespaces(request);  // the reservation is dropped once the user namespace is pinned
+}
+
 }  // namespace podns::pod

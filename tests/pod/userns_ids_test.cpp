@@ -31,13 +31,10 @@ void give_root_blocks(PodWorld& w, uint32_t blocks) {
   w.env.subid_files = {w.dir() / "subuid", w.dir() / "subgid"};
 }
 
-// The set `name` pinned with a user namespace whose ids come from `auto`, the reservation held
-// until the pin exists (what `ns add --map auto` does).
+// The set `name` pinned with a user namespace whose ids come from `auto` (`ns add --map auto`).
 Status pin_auto_set(const PodEnv& env, const std::string& name) {
-  auto r = reserve_auto_idmappings(env);
-  if (!r) return fail(r.error());
-  auto set = create_userns_set({.paths = env.paths, .name = name, .types = {NamespaceType::user}, .idmaps = r->maps()});
-  if (!set) return fail(set.error());
+  auto pins = add_namespaces_with_auto_ids(env, {.paths = env.paths, .name = name, .types = {NamespaceType::user}});
+  if (!pins) return fail(pins.error());
   return {};
 }
 
@@ -71,6 +68,38 @@ TEST(AutoIds, APinnedSetAndAPodGetDifferentBlocksInEitherOrder) {
   ASSERT_OK(remove(w.env, "pod1"));
   ASSERT_OK(remove_pinned(w.env.paths, "set1"));
   ASSERT_OK(remove_pinned(w.env.paths, "set2"));
+}
+
+// `ns add --map auto` keeps the setgroups it asks for, refuses maps of its own, and its
+// reservation is gone once the set is pinned (the next allocator does not wait).
+TEST(AutoIds, AddNamespacesWithAutoIdsKeepsSetgroupsAndReleasesTheLock) {
+  REQUIRE_NATIVE();
+  PodWorld w;
+  give_root_blocks(w, 2);
+  AddRequest req{.paths = w.env.paths, .name = "deny", .types = {NamespaceType::user, NamespaceType::net}};
+  req.idmaps = IdMappings{.setgroups = SetGroups::deny};
+  auto pins = add_namespaces_with_auto_ids(w.env, req);
+  ASSERT_OK(pins);
+  ASSERT_EQ(pins->size(), 2u);
+  auto ns = Namespace::open_path(pin_path(w.env.paths, NamespaceType::user, "deny"), NamespaceType::user);
+  ASSERT_OK(ns);
+  auto maps = read_userns_idmappings(*ns);
+  ASSERT_OK(maps);
+  EXPECT_EQ(maps->uid, (IdMap{{0, kBase, 65536}}));
+  EXPECT_EQ(maps->setgroups, SetGroups::deny);
+  PodEnv impatient = w.env;
+  impatient.lock_timeout = std::chrono::milliseconds(100);
+  auto next = reserve_auto_idmappings(impatient);
+  ASSERT_OK(next);
+  EXPECT_EQ(next->maps().uid, (IdMap{{0, kBase + 65536, 65536}}));
+  next->release();
+  req.name = "own";
+  req.idmaps = IdMappings{.uid = {{0, kBase, 10}}, .gid = {{0, kBase, 10}}};
+  auto own = add_namespaces_with_auto_ids(w.env, req);
+  ASSERT_FALSE(own);
+  EXPECT_TRUE(own.error().is(Errc::invalid_argument)) << own.error().message();
+  EXPECT_FALSE(pin_is_live(pin_path(w.env.paths, NamespaceType::user, "own")).value_or(true));
+  ASSERT_OK(remove_pinned(w.env.paths, "deny"));
 }
 
 // A pod's row holds its ids from the commit on, before its user namespace is pinned (and after a

@@ -13,6 +13,7 @@
 
 #include "podns/error.hpp"
 #include "podns/idmap.hpp"
+#include "podns/ns_add.hpp"
 #include "podns/pod/pod.hpp"
 #include "podns/state/lock.hpp"
 #include "podns/state/store.hpp"
@@ -42,5 +43,10 @@ class [[nodiscard]] IdReservation {
 // the state is opened when it exists (a missing one records no pods).
 [[nodiscard]] Result<IdReservation> reserve_auto_idmappings(const PodEnv& env, state::Store* store = nullptr,
                                                             uint32_t size = kAutoIdCount);
+
+// `podns ns add --type user --map auto`: add_namespaces (ns_add.hpp) with request.idmaps reserved
+// as `pod create --userns auto` reserves them (setgroups as request.idmaps asks, when given), the
+// reservation held until the user namespace is pinned. request.idmaps' ids must be empty.
+[[nodiscard]] Result<std::vector<PinnedNamespace>> add_namespaces_with_auto_ids(const PodEnv& env, AddRequest request);
 
 }  // namespace podns::pod
