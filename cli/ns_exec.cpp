@@ -7,6 +7,7 @@
 
 #include "ns_common.hpp"
 #include "podns/ns_exec.hpp"
+#include "podns/process.hpp"
 
 namespace podns::cli {
 namespace {
@@ -22,6 +23,7 @@ void register_ns_exec(CLI::App& app, Globals& g, Action& action) {
   cmd->add_option("command", args->argv, "Command and arguments (after --)")->required();
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
+      TerminalSignalsIgnored as_system;  // ^C and ^\ are the command's business while it runs
       auto code = exec_in_pins(g.paths(), args->name, args->argv,
                                [](const std::string& w) { fmt::print(stderr, "podns: warning: {}\n", w); });
       if (!code) return fail(code.error());

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "pod_common.hpp"
+#include "podns/process.hpp"
 
 namespace podns::cli {
 namespace {
@@ -18,6 +19,7 @@ void register_pod_exec(CLI::App& app, Globals& g, Action& action) {
   cmd->add_option("command", args->argv, "Command and arguments (after --)")->required();
   cmd->callback([&g, &action, args] {
     action = [&g, args]() -> Status {
+      TerminalSignalsIgnored as_system;  // ^C and ^\ are the command's business while it runs
       auto code = pod::exec(pod_env(g), args->name, args->argv);
       if (!code) return fail(code.error());
       std::fflush(stdout);

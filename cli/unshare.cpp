@@ -2,12 +2,11 @@
 // inside the user's rootless session, where the user is root and sees the pins, so runc,
 // `nsenter` and `ip netns exec`-style tools work on rootless pods. For root it just runs CMD.
 // Exits with CMD's code (128+N when killed by signal N).
-#include <signal.h>
-
 #include <cstdlib>
 #include <memory>
 
 #include "cli.hpp"
+#include "podns/process.hpp"
 #include "podns/spawn.hpp"
 
 namespace podns::cli {
@@ -25,17 +24,10 @@ void register_unshare(CLI::App& app, Globals& g, Action& action) {
         const char* shell = std::getenv("SHELL");
         req.argv.push_back(shell && *shell ? shell : "/bin/sh");
       }
+      TerminalSignalsIgnored as_system;  // ^C and ^\ are CMD's business while it runs
       auto child = spawn(req);
       if (!child) return fail_with(child, "unshare");
-      // As system(3): while CMD runs, a terminal's ^C and ^\ are its business, not ours (ignored
-      // only once it runs: an ignored disposition would be inherited across its exec).
-      struct sigaction ign = {}, old_int = {}, old_quit = {};
-      ign.sa_handler = SIG_IGN;
-      ::sigaction(SIGINT, &ign, &old_int);
-      ::sigaction(SIGQUIT, &ign, &old_quit);
       Result<int> code = child->wait();
-      ::sigaction(SIGINT, &old_int, nullptr);
-      ::sigaction(SIGQUIT, &old_quit, nullptr);
       if (!code) return fail_with(code, "unshare");
       g.exit_code = *code;
       return {};

@@ -7,6 +7,7 @@
 // CLONE_NEW* flags so the child starts life inside fresh namespaces.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -78,6 +79,24 @@ template <class F>
 [[nodiscard]] Result<ChildProcess> clone_process(const CloneOptions& options, F& fn) {
   return clone_process(options, [](void* p) { return (*static_cast<F*>(p))(); }, &fn);
 }
+
+// While one lives, this process ignores SIGINT and SIGQUIT, as system(3) does while its command
+// runs: a terminal's ^C and ^\ reach the foreground command alone (it decides what they mean) and
+// the caller lives on to report how it ended, as a shell does for `ip netns exec`. Process-wide,
+// so for a CLI's main thread around starting and waiting for a command, not for a library
+// caller whose other threads count on SIGINT. Commands started meanwhile get default signals
+// anyway (spawn() and the child-process builder reset every disposition).
+class [[nodiscard]] TerminalSignalsIgnored {
+ public:
+  TerminalSignalsIgnored();
+  ~TerminalSignalsIgnored();
+  TerminalSignalsIgnored(const TerminalSignalsIgnored&) = delete;
+  TerminalSignalsIgnored& operator=(const TerminalSignalsIgnored&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_quit_ {};
+};
 
 // Whether clone3 with CLONE_PIDFD works on this kernel (probed once, ENOSYS -> false).
 bool have_clone3();

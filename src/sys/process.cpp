@@ -79,6 +79,18 @@ Result<int> ChildProcess::wait() {
   return exit_code_;
 }
 
+TerminalSignalsIgnored::TerminalSignalsIgnored() {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &old_int_);
+  ::sigaction(SIGQUIT, &ignore, &old_quit_);
+}
+
+TerminalSignalsIgnored::~TerminalSignalsIgnored() {
+  ::sigaction(SIGINT, &old_int_, nullptr);
+  ::sigaction(SIGQUIT, &old_quit_, nullptr);
+}
+
 Status ChildProcess::signal(int sig) {
   if (pid_ <= 0) return fail(Errc::invalid_argument, "signal: no process");
   if (exit_code_ >= 0) return fail(Errc::process_exited, fmt::format("signal process {}", pid_));

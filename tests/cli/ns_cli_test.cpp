@@ -228,6 +228,25 @@ TEST(NsCli, AttachIdentifyPids) {
   EXPECT_EQ(rm.out, "") << "silent, as ip netns del is";
 }
 
+// As under system(3) or a shell running `ip netns exec`: while the command runs, the terminal's
+// ^C and ^\ are its business; podns stays to report how it ended (here the command sends both to
+// podns itself, its parent, and exits 7).
+TEST(NsCli, ExecAndUnshareOutliveTheTerminalsInterruptAndReportTheCommandsCode) {
+  PODNS_REQUIRE_ROOT();
+  CliEnv podns;
+  ASSERT_EQ(podns({"ns", "add", "sig"}).exit_code, 0);
+  const std::vector<std::string> cmd = {"sh", "-c", "kill -INT $PPID; kill -QUIT $PPID; sleep 0.1; exit 7"};
+  std::vector<std::string> exec = {"ns", "exec", "sig", "--"};
+  exec.insert(exec.end(), cmd.begin(), cmd.end());
+  auto in_ns = podns(exec);
+  EXPECT_EQ(in_ns.exit_code, 7) << in_ns.err;
+  std::vector<std::string> unshare = {"unshare", "--"};
+  unshare.insert(unshare.end(), cmd.begin(), cmd.end());
+  auto in_session = podns(unshare);
+  EXPECT_EQ(in_session.exit_code, 7) << in_session.err;
+  EXPECT_EQ(podns({"ns", "rm", "sig"}).exit_code, 0);
+}
+
 // pids and info take a name the same way: the netns, else the only pin, else --type.
 TEST(NsCli, PidsAndInfoPickAPinByNameAndType) {
   PODNS_REQUIRE_ROOT();
