@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
-#include <sys/mount.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,12 +24,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench_dir.hpp"
 #include "podns/cni/runtime.hpp"
 #include "podns/pin.hpp"
 
@@ -112,15 +111,14 @@ bool direct_add_del(const podns::cni::NetworkConfigList& net, const std::string&
 }
 
 struct Setup {
-  std::string dir, bridge, netns;
+  podns::bench::BenchDir temp;
+  std::string dir = temp.path, bridge, netns;
   podns::Paths paths;
   podns::cni::NetworkConfigList net;
   bool ok = false;
 
   Setup() {
-    char tmpl[] = "/tmp/podns-bench-cni-XXXXXX";
-    if (::geteuid() != 0 || !::mkdtemp(tmpl)) return;
-    dir = tmpl;
+    if (::geteuid() != 0 || dir.empty()) return;
     paths = podns::Paths::under(dir + "/run", dir + "/state");
     bridge = "pbc" + std::to_string(::getpid() % 1000000);
     auto pin = podns::create_pinned(paths, podns::NamespaceType::net, "bench");
@@ -148,12 +146,6 @@ struct Setup {
   ~Setup() {
     if (!netns.empty()) (void)podns::remove_pinned(paths, "bench");
     if (!bridge.empty()) std::system(("ip link del " + bridge + " 2>/dev/null").c_str());
-    if (!dir.empty()) {
-      // The pin dir is a (shared) self-bind mount, as `ip netns` makes it: detach before removing.
-      ::umount2((dir + "/run/netns").c_str(), MNT_DETACH);
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
   }
 };
 

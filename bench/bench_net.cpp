@@ -17,7 +17,6 @@
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,12 +24,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench_dir.hpp"
 #include "podns/net/client.hpp"
 #include "podns/net/stats.hpp"
 #include "podns/state/store.hpp"
@@ -42,14 +41,13 @@ constexpr int kPods = 100;
 
 // The namespaces the benchmarks read, pinned below one temp dir.
 struct PodNamespaces {
-  std::string dir;
+  podns::bench::BenchDir temp;
+  std::string dir = temp.path;
   std::vector<std::string> paths;
   bool ok = false;
 
   PodNamespaces() {
-    char tmpl[] = "/tmp/podns-bench-net-XXXXXX";
-    if (!::mkdtemp(tmpl)) return;
-    dir = tmpl;
+    if (dir.empty()) return;
     for (int i = 0; i < kPods; ++i) {
       std::string path = dir + "/pod" + std::to_string(i);
       paths.push_back(path);
@@ -76,11 +74,6 @@ struct PodNamespaces {
         return;
     }
     ok = true;
-  }
-  ~PodNamespaces() {
-    for (const auto& p : paths) ::umount2(p.c_str(), MNT_DETACH);
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
   }
 };
 

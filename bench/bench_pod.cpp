@@ -1,11 +1,14 @@
 // Pod sandbox costs.
 //
-// CreateRm: `pod create` + `pod rm` on the default network (bridge + host-local + portmap +
-// firewall + tuning) through the podns library, against the same CNI chain driven directly
-// (pin net+ipc+uts, Runtime::add, Runtime::del, unpin): what podns adds is the state (SQLite
-// intents and commits), the locks, recovery checks and bringing up lo. The two run interleaved in
-// one loop so that drift in plugin speed hits both alike; counters report the mean of each per pod
-// and the difference (the target: at most 1 ms per pod).
+// CreateRm: `pod create` + `pod rm` on a CNI conflist (bridge + host-local + portmap + firewall +
+// tuning: the chain podns's default network used to be, written by ensure_default_network under
+// the name `benchcni`) through the podns library, against the same chain driven directly (pin
+// net+ipc+uts, Runtime::add, Runtime::del, unpin): what podns adds is the state (SQLite intents
+// and commits), the locks, recovery checks and bringing up lo. A third side creates and removes
+// the same pod on the native default network, the in-process data plane that replaced the chain.
+// The three run interleaved in one loop so that drift hits all alike; counters report the mean of
+// each per pod, podns's overhead over the direct chain (the target: at most 1 ms per pod) and
+// how many times the native pod is faster than the CNI one.
 //
 // Ls / Inspect: `pod ls` and `pod inspect` with 1000 pods in the state, through the library and
 // through the CLI binary (a fresh process per call, as a user runs it). Target: at most 20 ms.
@@ -15,8 +18,9 @@
 // pod's rows by primary key and adds the live state (here: the netns pins do not exist, so it says
 // "gone" after one statfs, as for a pod whose netns was deleted).
 //
-// Needs root for CreateRm. Everything lives below a private temp dir, on a bridge of its own
-// (pbench0, 172.30.250.0/24); the bridge is removed at exit.
+// Needs root for CreateRm. Everything lives below a private temp dir, on bridges of its own
+// (pbench0, 172.30.250.0/24 for the CNI chain; pbench2, 172.30.252.0/24 for the native network);
+// the bridges are removed at exit.
 //
 //   build/bench/bench_pod
 //   build/bench/bench_pod --benchmark_filter=CreateRm
@@ -29,14 +33,16 @@
 #include <array>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "bench_dir.hpp"
 #include "podns/cni/config.hpp"
 #include "podns/cni/runtime.hpp"
 #include "podns/pin.hpp"
+#include "podns/pod/default_network.hpp"
+#include "podns/pod/networks.hpp"
 #include "podns/pod/pod.hpp"
 #include "podns/state/store.hpp"
 
@@ -47,22 +53,27 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct World {
-  std::string dir;
+  podns::bench::BenchDir dir;
   podns::pod::PodEnv env;
-  World(const char* tag, const char* bridge, const char* subnet) {
-    std::string tmpl = fmt::format("/tmp/podns-bench-{}-XXXXXX", tag);
-    dir = ::mkdtemp(tmpl.data());
-    env = podns::pod::PodEnv::from_paths(podns::Paths::under(dir + "/run", dir + "/state"));
+  World(const char* bridge, const char* subnet) {
+    env = podns::pod::PodEnv::from_paths(podns::Paths::under(dir.path + "/run", dir.path + "/state"));
+    env.cni_conf_dir = dir.path + "/net.d";
+    env.nft_table = "podns_bench_pod";  // never the host's own podns table
     env.default_network.bridge = bridge;
     env.default_network.subnet = subnet;
   }
   ~World() {
-    std::string bridge = env.default_network.bridge;
-    std::system(fmt::format("ip link del {} 2>/dev/null; for m in $(awk '$5 ~ \"^{}\" {{print $5}}' /proc/self/mountinfo "
-                            "| sort -r); do umount -l $m; done; rm -rf {}",
-                            bridge, dir, dir)
-                    .c_str());
+    // Pods a failed iteration left, then the bridges; BenchDir detaches the pin dirs and removes
+    // the rest.
+    if (auto pods = podns::pod::list(env))
+      for (const auto& p : *pods) (void)podns::pod::remove(env, p.name, {.force = true});
+    if (auto nets = podns::pod::network_list(env))
+      for (const auto& n : *nets)
+        if (n.driver != "cni") (void)podns::pod::network_remove(env, n.name, true);
+    for (const auto& b : bridges) std::system(fmt::format("ip link del {} 2>/dev/null", b).c_str());
+    std::system(fmt::format("nft delete table inet {} 2>/dev/null", env.nft_table).c_str());
   }
+  std::vector<std::string> bridges;
 };
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -72,12 +83,15 @@ void BM_CreateRm(benchmark::State& state) {
     state.SkipWithError("needs root");
     return;
   }
-  World w("create", "pbench0", "172.30.250.0/24");
-  // The direct baseline uses exactly the conflist podns writes and loads.
-  auto path = podns::pod::ensure_default_network(w.env.podns_conf_dir, w.env.default_network);
-  auto net = podns::cni::load_network(w.env.podns_conf_dir, "podns");
+  World w("pbench2", "172.30.252.0/24");
+  w.bridges = {"pbench0", "pbench2"};
+  // Both CNI sides use exactly this conflist.
+  podns::pod::DefaultNetworkOptions chain{.name = "benchcni", .bridge = "pbench0", .subnet = "172.30.250.0/24",
+                                          .data_dir = w.dir.path + "/ipam"};
+  auto path = podns::pod::ensure_default_network(w.env.cni_conf_dir, chain);
+  auto net = podns::cni::load_network(w.env.cni_conf_dir, chain.name);
   if (!path || !net) {
-    state.SkipWithError("default network");
+    state.SkipWithError("benchcni conflist");
     return;
   }
   podns::cni::RuntimeOptions ro;
@@ -85,12 +99,12 @@ void BM_CreateRm(benchmark::State& state) {
   ro.cache_dir = w.env.paths.cni_cache_dir;
   podns::cni::Runtime runtime(ro);
   constexpr std::array types = {podns::NamespaceType::net, podns::NamespaceType::ipc, podns::NamespaceType::uts};
-  Clock::duration podns_total{}, direct_total{}, create_total{}, add_total{};
+  Clock::duration podns_total{}, direct_total{}, native_total{}, create_total{}, add_total{};
   int n = 0;
   for (auto _ : state) {
     std::string name = fmt::format("b{}", n++);
     auto t0 = Clock::now();
-    auto created = podns::pod::create(w.env, {.name = name});
+    auto created = podns::pod::create(w.env, {.name = name, .networks = {chain.name}});
     auto tc = Clock::now();
     auto removed = created ? podns::pod::remove(w.env, name) : podns::Status();
     auto t1 = Clock::now();
@@ -100,7 +114,8 @@ void BM_CreateRm(benchmark::State& state) {
     }
     std::string direct = "d" + name;
     auto pins = podns::create_pinned(w.env.paths, types, direct);
-    podns::cni::RuntimeConf rt{"direct-" + direct, w.env.paths.netns_dir + "/" + direct, "eth0", {}, {}};
+    podns::cni::RuntimeConf rt{"direct-" + direct, podns::pin_path(w.env.paths, podns::NamespaceType::net, direct),
+                               "eth0", {}, {}};
     auto added = pins ? runtime.add(*net, rt) : podns::Result<podns::cni::CniResult>(std::unexpected(pins.error()));
     auto ta = Clock::now();
     auto deleted = runtime.del(*net, rt);
@@ -110,22 +125,33 @@ void BM_CreateRm(benchmark::State& state) {
       state.SkipWithError("direct CNI chain failed");
       return;
     }
+    std::string native = "n" + name;
+    auto native_created = podns::pod::create(w.env, {.name = native});
+    auto native_removed = native_created ? podns::pod::remove(w.env, native) : podns::Status();
+    auto t3 = Clock::now();
+    if (!native_created || !native_removed) {
+      state.SkipWithError("native pod failed");
+      return;
+    }
     podns_total += t1 - t0;
     direct_total += t2 - t1;
+    native_total += t3 - t2;
     create_total += tc - t0;
     add_total += ta - t1;
   }
-  state.counters["podns_ms"] = ms(podns_total) / n;
+  state.counters["podns_cni_ms"] = ms(podns_total) / n;
   state.counters["direct_cni_ms"] = ms(direct_total) / n;
   state.counters["overhead_ms"] = (ms(podns_total) - ms(direct_total)) / n;
   state.counters["create_ms"] = ms(create_total) / n;
   state.counters["direct_pin_add_ms"] = ms(add_total) / n;
+  state.counters["podns_native_ms"] = ms(native_total) / n;
+  state.counters["cni_over_native"] = ms(podns_total) / ms(native_total);
 }
 BENCHMARK(BM_CreateRm)->Iterations(40)->Unit(benchmark::kMillisecond);
 
 // 1000 ready pods with realistic rows: three pins, one attachment with a full CNI result, a port.
 struct BigState {
-  World w{"state", "pbench1", "172.30.251.0/24"};
+  World w{"pbench1", "172.30.251.0/24"};
   bool ok = false;
   BigState() {
     auto store = podns::state::Store::open(w.env.paths.db_path());
