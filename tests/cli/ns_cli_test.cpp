@@ -23,11 +23,6 @@ struct CliEnv {
   std::string netns(const std::string& name) const { return dir.path() + "/run/netns/" + name; }
 };
 
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::lstat(p.c_str(), &st) == 0;
-}
-
 // One line on stderr, "podns: ...", exit 1.
 void expect_one_line_error(const CommandResult& r, const std::string& needle) {
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -26,6 +26,7 @@
 #include "test_support.hpp"
 
 namespace podns {
+using test::exists;
 using test::TempDir;
 using test::TestPaths;
 
@@ -41,8 +42,6 @@ Record read_record(const Paths& paths, const std::string& name) {
   std::ifstream(detail::holder_record_path(paths, name)) >> r.pid >> r.start_time;
   return r;
 }
-
-bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 
 // Whether the process behind `pidfd` exits within `limit` (a pidfd polls readable on exit).
 bool exits_within(FdView pidfd, std::chrono::milliseconds limit) {

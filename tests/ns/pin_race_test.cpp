@@ -20,12 +20,8 @@ using test::TempDir;
 
 namespace {
 
+using test::exists;
 using test::mounts_at;
-
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::lstat(p.c_str(), &st) == 0;
-}
 
 std::string content(const std::string& p) {
   std::ifstream f(p);

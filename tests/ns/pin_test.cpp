@@ -20,12 +20,19 @@ using test::TempDir;
 
 namespace {
 
+using test::exists;
 using test::mounts_at;
 
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::lstat(p.c_str(), &st) == 0;
-}
+// A prepared pin dir (a shared self-mount, as podns makes /run/netns) below a temp dir.
+class Pin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PODNS_REQUIRE_ROOT();
+    ASSERT_OK(prepare_pin_dir(dir));
+  }
+  TempDir tmp;
+  std::string dir = tmp / "pins";
+};
 
 }  // namespace
 
@@ -56,11 +63,7 @@ TEST(PinDir, ConcurrentFirstUsesDoNotStackMounts) {
   EXPECT_EQ(mounts_at(dir).size(), 1u);
 }
 
-TEST(Pin, BindThenRemoveIsIdempotent) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, BindThenRemoveIsIdempotent) {
   std::string pin = dir + "/u1";
   ASSERT_OK(bind_pin("/proc/self/ns/uts", pin));
   auto live = pin_is_live(pin);
@@ -79,11 +82,7 @@ TEST(Pin, BindThenRemoveIsIdempotent) {
   EXPECT_FALSE(*gone);
 }
 
-TEST(Pin, BindOntoExistingNameFailsAndKeepsIt) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, BindOntoExistingNameFailsAndKeepsIt) {
   std::string pin = dir + "/dup";
   ASSERT_OK(bind_pin("/proc/self/ns/uts", pin));
   auto again = bind_pin("/proc/self/ns/ipc", pin);
@@ -95,22 +94,14 @@ TEST(Pin, BindOntoExistingNameFailsAndKeepsIt) {
   ASSERT_OK(remove_pin(pin, dir));
 }
 
-TEST(Pin, FailedBindLeavesNothing) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, FailedBindLeavesNothing) {
   auto r = bind_pin(tmp / "no-such-source", dir + "/x");
   ASSERT_FALSE(r);
   EXPECT_FALSE(exists(dir + "/x"));
 }
 
-TEST(Pin, RemoveRefusesPathsOutsideTheBaseDir) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
+TEST_F(Pin, RemoveRefusesPathsOutsideTheBaseDir) {
   std::string other = tmp / "other";
-  ASSERT_OK(prepare_pin_dir(dir));
   ASSERT_EQ(::mkdir(other.c_str(), 0755), 0);
   std::ofstream(other + "/victim") << "";
   ASSERT_EQ(::symlink((other + "/victim").c_str(), (dir + "/link").c_str()), 0);
@@ -124,11 +115,7 @@ TEST(Pin, RemoveRefusesPathsOutsideTheBaseDir) {
   EXPECT_TRUE(exists(dir + "/link"));
 }
 
-TEST(Pin, RemoveRefusesDirectoriesAndForeignFiles) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, RemoveRefusesDirectoriesAndForeignFiles) {
   ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0755), 0);
   std::ofstream(dir + "/data") << "not a pin";
   auto d = remove_pin(dir + "/sub", dir);
@@ -141,11 +128,7 @@ TEST(Pin, RemoveRefusesDirectoriesAndForeignFiles) {
   EXPECT_TRUE(exists(dir + "/data"));
 }
 
-TEST(Pin, RemoveOfABusyPinFailsWithEbusyAndLosesNothing) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, RemoveOfABusyPinFailsWithEbusyAndLosesNothing) {
   // Something that is no namespace mounted over the pin file: unlink says EBUSY.
   std::string pin = dir + "/busy";
   std::ofstream(pin) << "";
@@ -162,26 +145,20 @@ TEST(Pin, RemoveOfABusyPinFailsWithEbusyAndLosesNothing) {
   EXPECT_FALSE(exists(pin));
 }
 
-TEST(Pin, AMountInAnotherMountNamespaceDoesNotBlockRemoval) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
+TEST_F(Pin, AMountInAnotherMountNamespaceDoesNotBlockRemoval) {
   // A plain (not shared) dir, and a child whose private mount namespace holds a copy of the pin:
   // rm still succeeds (the kernel detaches the other copy on unlink).
-  std::string dir = tmp / "plain";
-  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
-  std::string pin = dir + "/elsewhere";
+  std::string plain = tmp / "plain";
+  ASSERT_EQ(::mkdir(plain.c_str(), 0755), 0);
+  std::string pin = plain + "/elsewhere";
   ASSERT_OK(bind_pin("/proc/self/ns/uts", pin));
   ParkedChild child(CLONE_NEWNS);
   ASSERT_TRUE(child.ready());
-  ASSERT_OK(remove_pin(pin, dir));
+  ASSERT_OK(remove_pin(pin, plain));
   EXPECT_FALSE(exists(pin));
 }
 
-TEST(Pin, SharedPinDirPropagatesUnmountToOtherMountNamespaces) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "shared";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, SharedPinDirPropagatesUnmountToOtherMountNamespaces) {
   std::string pin = dir + "/prop";
   ASSERT_OK(bind_pin("/proc/self/ns/uts", pin));
   ParkedChild child(CLONE_NEWNS);  // a copy of our mounts, the pin dir a peer of ours
@@ -192,11 +169,7 @@ TEST(Pin, SharedPinDirPropagatesUnmountToOtherMountNamespaces) {
   EXPECT_FALSE(exists(pin));
 }
 
-TEST(Pin, StaleLeftoverIsDetectedAndRemoved) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, StaleLeftoverIsDetectedAndRemoved) {
   std::string stale = dir + "/stale";
   std::ofstream(stale) << "";
   auto live = pin_is_live(stale);
@@ -216,11 +189,7 @@ TEST(Pin, StaleLeftoverIsDetectedAndRemoved) {
   ASSERT_OK(remove_pin(pin, dir));
 }
 
-TEST(Pin, FileBeingPinnedIsNotStale) {
-  PODNS_REQUIRE_ROOT();
-  TempDir tmp;
-  std::string dir = tmp / "pins";
-  ASSERT_OK(prepare_pin_dir(dir));
+TEST_F(Pin, FileBeingPinnedIsNotStale) {
   std::string young = dir + "/young";
   // What bind_pin holds between creating the file and mounting onto it.
   UniqueFd fd(::open(young.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));

@@ -61,6 +61,11 @@ bool have_tool(const std::string& tool) {
   return false;
 }
 
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 std::string read_all(int fd) {
   std::string out;
   char buf[4096];

@@ -86,6 +86,8 @@ CommandResult run_podns(const std::vector<std::string>& args, const std::vector<
 CommandResult run_podns_faulty(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 // The whole text of a file (/proc entries, files the test wrote); "" when it cannot be read.
 std::string read_text(const std::string& path);
+// Whether anything is at `path`, a dangling symlink included (lstat).
+bool exists(const std::string& path);
 // Everything until end of file from `fd` (a pipe's read end), across EINTR.
 std::string read_all(int fd);
 // The lines of /proc/<pid>/mountinfo whose mount point is `path`.
