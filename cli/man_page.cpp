@@ -123,21 +123,7 @@ void register_man(CLI::App& app, Globals&, Action& action) {
   });
 }
 
-// Hidden: the top-level words that get a page of their own, one per line (for the build).
-void register_man_words(CLI::App& app, Globals&, Action& action) {
-  auto* cmd = app.add_subcommand("__man-words", "");
-  cmd->group("");
-  cmd->callback([&action] {
-    action = []() -> Status {
-      CliTree tree;
-      for (const CLI::App* s : visible_subcommands(tree.root)) print_line(s->get_name());
-      return {};
-    };
-  });
-}
-
-Registrar reg_man("__man", register_man);
-Registrar reg_man_words("__man-words", register_man_words);
+Registrar man_registrar("__man", register_man);
 
 }  // namespace
 }  // namespace podns::cli
