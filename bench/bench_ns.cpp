@@ -6,6 +6,10 @@
 //   BM_RunInNetns/podns            run_in_namespace(target, empty callable)
 //   BM_CliAddRm/ip                 `ip netns add N` + `ip netns del N` as processes
 //   BM_CliAddRm/podns              `podns ns add N` + `podns ns rm N` as processes (same /run/netns)
+//   BM_UnpinThree/each             umount2 of a pod's three pins (net, ipc, uts) one by one, as
+//                                  podns unpins them: each umount waits for an RCU grace period
+//   BM_UnpinThree/one_parent       the same three pins below one tmpfs of the pod's own: one
+//                                  umount2 takes all three (would a per-pod mount pay for itself?)
 // Run as root (see docs/ns.md):
 //   build/bench/bench_ns --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
 //     --benchmark_report_aggregates_only=true   (one command line)
@@ -18,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -140,11 +145,56 @@ void BM_CliAddRm_podns(benchmark::State& state) {
 
 }  // namespace
 
+// A pod's three namespaces pinned with the timer paused; only the umount2 calls are timed. Both
+// ways drop the last reference to the namespaces inside the timed call.
+constexpr std::array<NamespaceType, 3> kPodTypes = {NamespaceType::net, NamespaceType::ipc, NamespaceType::uts};
+
+void BM_UnpinThree_each(benchmark::State& state) {
+  if (::geteuid() != 0) return state.SkipWithError("needs root");
+  BenchDir dir;
+  Paths paths = Paths::under(dir.path + "/run", dir.path + "/state");
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto pins = create_pinned(paths, kPodTypes, "pod");
+    if (!pins) return state.SkipWithError(pins.error().message().c_str());
+    state.ResumeTiming();
+    for (const auto& p : *pins) ::umount2(p.path.c_str(), MNT_DETACH);
+    state.PauseTiming();
+    (void)remove_pinned(paths, "pod", kPodTypes);  // the files, now stale
+    state.ResumeTiming();
+  }
+}
+
+void BM_UnpinThree_one_parent(benchmark::State& state) {
+  if (::geteuid() != 0) return state.SkipWithError("needs root");
+  BenchDir dir;
+  Paths paths = Paths::under(dir.path + "/run", dir.path + "/state");
+  std::string pod = dir.path + "/pod";
+  std::filesystem::create_directories(pod);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto pins = create_pinned(paths, kPodTypes, "pod");
+    if (!pins) return state.SkipWithError(pins.error().message().c_str());
+    if (::mount("tmpfs", pod.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0755") < 0)
+      return state.SkipWithError("tmpfs");
+    for (const auto& p : *pins) {
+      std::string copy = pod + "/" + std::string(to_string(p.type));
+      ::close(::open(copy.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+      if (::mount(p.path.c_str(), copy.c_str(), nullptr, MS_BIND, nullptr) < 0) return state.SkipWithError("bind");
+    }
+    (void)remove_pinned(paths, "pod", kPodTypes);  // the tmpfs now holds the only pins
+    state.ResumeTiming();
+    ::umount2(pod.c_str(), MNT_DETACH);
+  }
+}
+
 BENCHMARK(BM_NetnsCreatePinRemove_raw)->Name("BM_NetnsCreatePinRemove/raw")->UseRealTime();
 BENCHMARK(BM_NetnsCreatePinRemove_podns)->Name("BM_NetnsCreatePinRemove/podns")->UseRealTime();
 BENCHMARK(BM_RunInNetns_raw)->Name("BM_RunInNetns/raw");
 BENCHMARK(BM_RunInNetns_podns)->Name("BM_RunInNetns/podns");
 BENCHMARK(BM_CliAddRm_ip)->Name("BM_CliAddRm/ip")->UseRealTime();
 BENCHMARK(BM_CliAddRm_podns)->Name("BM_CliAddRm/podns")->UseRealTime();
+BENCHMARK(BM_UnpinThree_each)->Name("BM_UnpinThree/each")->UseRealTime();
+BENCHMARK(BM_UnpinThree_one_parent)->Name("BM_UnpinThree/one_parent")->UseRealTime();
 
 BENCHMARK_MAIN();
