@@ -23,7 +23,8 @@ void register_ns_rm(CLI::App& app, Globals& g, Action& action) {
       return for_each_name(
           args->names,
           [&](const std::string& name) -> Status {
-            if (auto st = remove_pinned(g.paths(), name, *types); !st) return fail(Error(st.error()).context("rm " + name));
+            if (auto st = remove_pinned(g.paths(), name, *types); !st)
+              return fail(Error(st.error()).context("rm " + name));
             return {};
           },
           {}, EchoDone::no);

@@ -7,7 +7,8 @@ namespace podns::cli {
 namespace {
 
 void register_session_stop(CLI::App& app, Globals& g, Action& action) {
-  auto* stop = session_group(app).add_subcommand("stop", "Stop the session (refused while pods or namespaces are pinned)");
+  auto* stop =
+      session_group(app).add_subcommand("stop", "Stop the session (refused while pods or namespaces are pinned)");
   auto force = std::make_shared<bool>(false);
   stop->add_flag("--force", *force, "Stop even with pins: their pods become broken (pod rm / gc remove them)");
   stop->callback([&g, &action, force] {

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include "podns/pin.hpp"
-
 #include "sys/netnsid.hpp"
 
 namespace podns {

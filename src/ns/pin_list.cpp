@@ -80,16 +80,18 @@ Result<PinEntry> find_pin(const Paths& paths, std::string_view name, std::option
   auto pins = find_pins(paths, name);
   if (!pins) return fail(std::move(pins.error()));
   std::erase_if(*pins, [](const PinEntry& p) { return !p.live; });
-  auto of_type = [&](NamespaceType t) { return std::find_if(pins->begin(), pins->end(), [t](const PinEntry& p) { return p.type == t; }); };
-  auto it = of_type(type.value_or(NamespaceType::net));
+  const NamespaceType wanted = type.value_or(NamespaceType::net);
+  auto it = std::find_if(pins->begin(), pins->end(), [wanted](const PinEntry& p) { return p.type == wanted; });
   if (it != pins->end()) return std::move(*it);
   if (!type && pins->size() == 1) return std::move(pins->front());
   if (!type && pins->size() > 1) {
     std::vector<std::string_view> types;
     for (const auto& p : *pins) types.push_back(to_string(p.type));
-    return fail(Errc::invalid_argument, fmt::format("{}: pins of types {} share that name, choose a type", name, fmt::join(types, ", ")));
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: pins of types {} share that name, choose a type", name, fmt::join(types, ", ")));
   }
-  return fail(Errc::not_found, fmt::format("{}: no such pin{}", name, type ? fmt::format(" of type {}", to_string(*type)) : ""));
+  return fail(Errc::not_found,
+              fmt::format("{}: no such pin{}", name, type ? fmt::format(" of type {}", to_string(*type)) : ""));
 }
 
 Result<std::vector<PinEntry>> identify(const Paths& paths, pid_t pid) {

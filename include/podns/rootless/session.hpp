@@ -123,8 +123,8 @@ class JoinedSession {
 // map (set at exec only): a child it forks that then changes credentials (becomes root in a nested
 // user namespace) turns non-dumpable, and /proc/CHILD/ns/* become unreadable to the session's root
 // (EACCES). enter_session therefore execs the image again once joined, handing the shared lock
-// across the exec: the new image adopts it here. Checks that `lock_fd` is run_dir's session.lock and that the
-// caller is inside the recorded session.
+// across the exec: the new image adopts it here. Checks that `lock_fd` is run_dir's session.lock
+// and that the caller is inside the recorded session.
 [[nodiscard]] Result<JoinedSession> adopt_joined_session(const std::string& run_dir, int lock_fd);
 
 // Set in the environment of an image enter_session execs: the fd of its shared session lock.
