@@ -55,6 +55,7 @@ using Clock = std::chrono::steady_clock;
 struct World {
   podns::bench::BenchDir dir;
   podns::pod::PodEnv env;
+  std::vector<std::string> bridges;  // removed at the end
   World(const char* bridge, const char* subnet) {
     env = podns::pod::PodEnv::from_paths(podns::Paths::under(dir.path + "/run", dir.path + "/state"));
     env.cni_conf_dir = dir.path + "/net.d";
@@ -73,7 +74,6 @@ struct World {
     for (const auto& b : bridges) std::system(fmt::format("ip link del {} 2>/dev/null", b).c_str());
     std::system(fmt::format("nft delete table inet {} 2>/dev/null", env.nft_table).c_str());
   }
-  std::vector<std::string> bridges;
 };
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }

@@ -27,7 +27,7 @@ void register_session_status(CLI::App& app, Globals& g, Action& action) {
                          : "root needs no session");
         return {};
       }
-      auto found = rootless::find_session(session_options(g).run_dir);
+      auto found = rootless::find_session(g.paths().run_dir);
       if (!found) return fail(found.error());
       if (*json) {
         nlohmann::json j = {{"running", found->has_value()}};

@@ -13,7 +13,9 @@ void register_session_stop(CLI::App& app, Globals& g, Action& action) {
   stop->add_flag("--force", *force, "Stop even with pins: their pods become broken (pod rm / gc remove them)");
   stop->callback([&g, &action, force] {
     action = [&g, force]() -> Status {
-      auto stopped = rootless::stop_session(session_options(g), *force);
+      rootless::SessionOptions options;
+      options.run_dir = g.paths().run_dir;
+      auto stopped = rootless::stop_session(options, *force);
       if (!stopped) return fail(stopped.error());
       if (*stopped) print_line(fmt::format("stopped pause process {}", **stopped));
       return {};

@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "cli.hpp"
+#include "podns/ns_exec.hpp"
 #include "podns/process.hpp"
-#include "podns/spawn.hpp"
 
 namespace podns::cli {
 namespace {
@@ -18,16 +18,13 @@ void register_unshare(CLI::App& app, Globals& g, Action& action) {
   cmd->add_option("command", *argv, "Command and arguments (after --); default $SHELL");
   cmd->callback([&g, &action, argv] {
     action = [&g, argv]() -> Status {
-      SpawnRequest req;
-      req.argv = *argv;
-      if (req.argv.empty()) {
+      std::vector<std::string> command = *argv;
+      if (command.empty()) {
         const char* shell = std::getenv("SHELL");
-        req.argv.push_back(shell && *shell ? shell : "/bin/sh");
+        command.push_back(shell && *shell ? shell : "/bin/sh");
       }
       TerminalSignalsIgnored as_system;  // ^C and ^\ are CMD's business while it runs
-      auto child = spawn(req);
-      if (!child) return fail_with(child, "unshare");
-      Result<int> code = child->wait();
+      auto code = exec_in_set({}, command, "");  // nothing to join: podns is in the session already (root needs none)
       if (!code) return fail_with(code, "unshare");
       g.exit_code = *code;
       return {};
