@@ -166,12 +166,19 @@ inline int enter_new_netns(const Host& host, int& netns, int& sock) {
 
 inline constexpr int kPodEth0Index = 2;  // see the top of this file
 
+// One tx and one rx queue on a veth end, asked for up front: otherwise the kernel makes a queue per
+// CPU and cuts them to one after registering the device, which waits for an RCU grace period.
+inline void put_single_queue(nlmsghdr* nlh) {
+  mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, 1);
+  mnl_attr_put_u32(nlh, IFLA_NUM_RX_QUEUES, 1);
+}
+
 // One pod: netns, veth (host end `host_ifname` on the bridge, up), eth0 addressed, up, default
 // route. 0 or -errno; on failure nothing is left but what dies with the closed netns.
 // no_ipv6_link_local: eth0 gets no IPv6 link-local address (addr_gen_mode none, one more message
 // before link-up), as podns does on IPv4-only networks.
 inline int create_pod_network(Host& host, const char* host_ifname, const PodAddress& a, Pod& out,
-                              bool no_ipv6_link_local = false) {
+                              bool no_ipv6_link_local = false, bool single_queue = true) {
   int netns = -1;
   int sock = -1;
   int err = enter_new_netns(host, netns, sock);
@@ -186,6 +193,7 @@ inline int create_pod_network(Host& host, const char* host_ifname, const PodAddr
     ifi->ifi_flags = ifi->ifi_change = IFF_UP;
     mnl_attr_put_strz(nlh, IFLA_IFNAME, host_ifname);
     mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<std::uint32_t>(host.bridge));
+    if (single_queue) put_single_queue(nlh);
     nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
     nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -193,6 +201,7 @@ inline int create_pod_network(Host& host, const char* host_ifname, const PodAddr
     mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg));
     mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<std::uint32_t>(netns));
+    if (single_queue) put_single_queue(nlh);
     mnl_attr_nest_end(nlh, peer);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, info);

@@ -104,6 +104,17 @@ ifinfomsg* put_ifinfomsg(nlmsghdr* nlh, int index) {
 
 constexpr std::uint16_t kCreate = NLM_F_CREATE | NLM_F_EXCL;
 
+// One tx and one rx queue, asked for explicitly, on each end of a veth. Unasked, a veth end is
+// allocated with a queue per possible CPU and then cut down to one real queue after it is
+// registered (veth_init_queues); cutting queues of a registered device waits for an RCU grace
+// period (synchronize_net, under the RTNL lock), so each pair cost two grace periods, and sysfs
+// entries for every queue were made and removed again. One queue is what the default ends up
+// with: the datapath is the same.
+void put_single_queue(nlmsghdr* nlh) {
+  mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, 1);
+  mnl_attr_put_u32(nlh, IFLA_NUM_RX_QUEUES, 1);
+}
+
 }  // namespace
 
 Result<nlmsghdr*> write_new_bridge(RequestBuffer& buf, const BridgeRequest& req) {
@@ -140,6 +151,7 @@ Result<nlmsghdr*> write_new_veth(RequestBuffer& buf, const VethRequest& req) {
   // Applied after the link is registered and configured (rtnl_newlink_create), in the same
   // request: a failure to enslave unregisters the new pair again.
   if (req.master) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<std::uint32_t>(req.master));
+  put_single_queue(nlh);
 
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
@@ -153,6 +165,7 @@ Result<nlmsghdr*> write_new_veth(RequestBuffer& buf, const VethRequest& req) {
   mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<std::uint32_t>(req.peer_netns.get()));
   if (req.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, req.mtu);
   if (!req.peer_mac.empty()) mnl_attr_put(nlh, IFLA_ADDRESS, mac.size(), mac.data());
+  put_single_queue(nlh);
   mnl_attr_nest_end(nlh, peer);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, info);

@@ -147,6 +147,15 @@ TEST(LinkWrite, VethIsBornWithItsPeerInThePodNetnsEnslavedAndUpInOneCall) {
   json ip = json::parse(t.host.ip_json({"link", "show", "dev", "vethab12"}), nullptr, false);
   ASSERT_TRUE(ip.is_array() && !ip.empty());
   EXPECT_EQ(ip[0].value("master", ""), "br0");
+  // One queue each way on both ends, asked for up front. The kernel's default is a queue per CPU,
+  // cut to one after the device is registered, which costs an RCU grace period per end.
+  for (const auto& [ns, dev] : {std::pair{&t.host, "vethab12"}, std::pair{&t.pod, "eth0"}}) {
+    SCOPED_TRACE(dev);
+    json d = json::parse(ns->ip_json({"-d", "link", "show", "dev", dev}), nullptr, false);
+    ASSERT_TRUE(d.is_array() && !d.empty());
+    EXPECT_EQ(d[0].value("num_tx_queues", 0), 1);
+    EXPECT_EQ(d[0].value("num_rx_queues", 0), 1);
+  }
 }
 
 TEST(LinkWrite, VethWithKernelDefaultsAndHostEndDown) {

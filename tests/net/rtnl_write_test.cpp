@@ -106,8 +106,10 @@ TEST(RtnlWrite, VethIsOneNewlinkWithThePeerNestedInItsNetns) {
   EXPECT_EQ(ifi.ifi_change, unsigned(IFF_UP));
 
   Attrs top = attrs_of(nlh, sizeof(ifinfomsg));
-  EXPECT_EQ(top.size(), 4u);  // IFNAME, MTU, MASTER, LINKINFO
+  EXPECT_EQ(top.size(), 6u);  // IFNAME, MTU, MASTER, NUM_TX_QUEUES, NUM_RX_QUEUES, LINKINFO
   EXPECT_EQ(str(top, IFLA_IFNAME), "vethab12");
+  EXPECT_EQ(u32(top, IFLA_NUM_TX_QUEUES), 1u);
+  EXPECT_EQ(u32(top, IFLA_NUM_RX_QUEUES), 1u);
   EXPECT_EQ(u32(top, IFLA_MTU), 1450u);
   EXPECT_EQ(u32(top, IFLA_MASTER), 3u);
   Attrs info = nested(top[IFLA_LINKINFO]);
@@ -123,8 +125,10 @@ TEST(RtnlWrite, VethIsOneNewlinkWithThePeerNestedInItsNetns) {
   EXPECT_EQ(peer_ifi.ifi_flags, 0u);  // born down
   EXPECT_EQ(peer_ifi.ifi_change, 0u);
   Attrs p = nested(peer, sizeof(ifinfomsg));
-  EXPECT_EQ(p.size(), 4u);
+  EXPECT_EQ(p.size(), 6u);
   EXPECT_EQ(str(p, IFLA_IFNAME), "eth0");
+  EXPECT_EQ(u32(p, IFLA_NUM_TX_QUEUES), 1u);
+  EXPECT_EQ(u32(p, IFLA_NUM_RX_QUEUES), 1u);
   EXPECT_EQ(u32(p, IFLA_NET_NS_FD), 7u);
   EXPECT_EQ(u32(p, IFLA_MTU), 1450u);
   ASSERT_TRUE(p.count(IFLA_ADDRESS));
@@ -154,9 +158,9 @@ TEST(RtnlWrite, VethLeavesOutWhatIsNotAsked) {
   EXPECT_EQ(ifi.ifi_flags, 0u);
   EXPECT_EQ(ifi.ifi_change, 0u);
   Attrs top = attrs_of(*msg, sizeof(ifinfomsg));
-  EXPECT_EQ(top.size(), 2u);  // IFNAME, LINKINFO: no MTU, no MASTER
+  EXPECT_EQ(top.size(), 4u);  // IFNAME, the two queue counts, LINKINFO: no MTU, no MASTER
   Attrs p = nested(nested(nested(top[IFLA_LINKINFO])[IFLA_INFO_DATA])[VETH_INFO_PEER], sizeof(ifinfomsg));
-  EXPECT_EQ(p.size(), 2u);  // IFNAME, NET_NS_FD: the kernel picks MTU and a random MAC
+  EXPECT_EQ(p.size(), 4u);  // IFNAME, NET_NS_FD, the queue counts: the kernel picks MTU and a random MAC
   EXPECT_EQ(str(p, IFLA_IFNAME), "eth1");
   EXPECT_EQ(u32(p, IFLA_NET_NS_FD), 9u);
 }
