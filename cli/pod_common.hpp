@@ -17,6 +17,7 @@ inline CLI::App& pod_group(CLI::App& app) {
 
 inline pod::PodEnv pod_env(const Globals& g) {
   pod::PodEnv env = pod::PodEnv::from_paths(g.paths());
+  env.db_checkpoint_pages = state::kShortLivedCheckpointPages;  // one command per process
   env.on_warning = [](const Error& e) {
     progress::clear();
     fmt::print(stderr, "podns: warning: {}\n", e.message());

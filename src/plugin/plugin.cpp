@@ -56,6 +56,7 @@ pod::PodEnv make_env(const CommonConf& c, std::string& warnings) {
   paths.move_run_dir(c.run_dir);
   paths.move_state_dir(c.state_dir);
   auto env = pod::PodEnv::from_paths(std::move(paths));
+  env.db_checkpoint_pages = state::kShortLivedCheckpointPages;  // one CNI call per process
   if (!c.nft_table.empty()) env.nft_table = c.nft_table;
   if (c.lock_timeout) {
     env.lock_timeout = *c.lock_timeout;

@@ -39,7 +39,9 @@ Result<OpLocks> lock_for_operation(const PodEnv& env, const std::string& pod) {
   return locks;
 }
 
-Result<state::Store> open_store(const PodEnv& env) { return state::Store::open(env.paths.db_path(), env.db_busy_timeout); }
+Result<state::Store> open_store(const PodEnv& env) {
+  return state::Store::open(env.paths.db_path(), env.db_busy_timeout, env.db_checkpoint_pages);
+}
 
 cni::Runtime make_runtime(const PodEnv& env) {
   cni::RuntimeOptions o;

@@ -33,7 +33,7 @@ Result<IdReservation> reserve_auto_idmappings(const PodEnv& env, state::Store* s
 
   std::optional<state::Store> opened;
   if (!store && ::access(env.paths.db_path().c_str(), F_OK) == 0) {
-    auto s = state::Store::open(env.paths.db_path(), env.db_busy_timeout);
+    auto s = state::Store::open(env.paths.db_path(), env.db_busy_timeout, env.db_checkpoint_pages);
     if (!s) return fail_with(s, doing);
     opened = std::move(*s);
     store = &*opened;

@@ -114,9 +114,13 @@ Status create_private_db_file(const std::string& db_path) {
 
 }  // namespace
 
-Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds busy_timeout) {
+Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds busy_timeout,
+                          int wal_checkpoint_pages) {
+  // Not 0 or less: sqlite3_wal_autocheckpoint takes those as "never".
+  const int checkpoint_pages = wal_checkpoint_pages > 0 ? wal_checkpoint_pages : kDefaultCheckpointPages;
   if (auto idle = pool::take(db_path)) {
     sqlite3_busy_timeout(idle->db.get(), static_cast<int>(busy_timeout.count()));
+    sqlite3_wal_autocheckpoint(idle->db.get(), checkpoint_pages);
     // Another podns may have changed the schema since (one cached read when it did not); if so,
     // the full open below migrates or refuses with the right error.
     if (migrate(idle->db)) return Store(std::move(idle), db_path);
@@ -137,10 +141,11 @@ Result<Store> Store::open(const std::string& db_path, std::chrono::milliseconds 
   // Every podns command opens and closes the database once. By default the last connection to
   // close checkpoints the WAL into the database and fsyncs it, and deletes the WAL file: tens of ms
   // per command on a busy disk. Keep the WAL and leave checkpoints to SQLite's auto-checkpoint
-  // (every 1000 pages); durability is unchanged (WAL frames are the committed data).
+  // (every checkpoint_pages pages); durability is unchanged (WAL frames are the committed data).
   sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   int persist = 1;
   sqlite3_file_control(raw, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  sqlite3_wal_autocheckpoint(raw, checkpoint_pages);
   sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));
   // WAL: readers (ls, inspect) never block the writer. synchronous=NORMAL in WAL mode is durable
   // against a crash of the process (the case recovery is for); a power loss can lose the last

@@ -1,11 +1,13 @@
 #include "podns/state/store.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -43,6 +45,36 @@ TEST(Store, OpenCreatesSchemaInWalMode) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
   sqlite3_finalize(st);
   sqlite3_close(raw);
+}
+
+// The WAL's length in frames, from its size: a 32-byte header, then a 24-byte header and a page per
+// frame. Checkpoints do not shrink the file (SQLite writes over it from the start again), so this
+// is the longest the WAL has been.
+long wal_frames(const std::string& db) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(db + "-wal", ec);
+  return ec ? 0 : static_cast<long>((size - 32) / (24 + 4096));
+}
+
+TEST(Store, ShortLivedProcessesKeepTheWalShortAndLongLivedOnesLetItGrow) {
+  TempDir dir;
+  for (int pages : {kShortLivedCheckpointPages, kDefaultCheckpointPages}) {
+    SCOPED_TRACE(pages);
+    const std::string db = dir / fmt::format("{}.db", pages);
+    {
+      auto store = Store::open(db, std::chrono::seconds(30), pages);
+      ASSERT_OK(store);
+      // Two or three pages per commit, a commit per pod: about 550 frames in all.
+      for (int i = 0; i < 250; ++i) ASSERT_OK(store->insert_pod(pod(fmt::format("p{}", i)), {}));
+    }
+    Store::close_idle();
+    if (pages == kShortLivedCheckpointPages) {
+      EXPECT_LE(wal_frames(db), pages + 20);  // checkpointed on reaching it, then written over
+    } else {
+      EXPECT_GT(wal_frames(db), 2 * kShortLivedCheckpointPages);
+      EXPECT_LT(wal_frames(db), pages);
+    }
+  }
 }
 
 TEST(Store, PodRoundTripAndPersistsAcrossReopen) {

@@ -38,6 +38,9 @@ struct PodEnv {
   DefaultNetworkOptions default_network;
   std::chrono::milliseconds lock_timeout{60'000};
   std::chrono::milliseconds db_busy_timeout{30'000};
+  // state::Store::open's wal_checkpoint_pages: a process that exits after one command sets
+  // state::kShortLivedCheckpointPages (the CLI and the CNI plugin do).
+  int db_checkpoint_pages = state::kDefaultCheckpointPages;
   std::chrono::milliseconds plugin_deadline{60'000};
   // podns's nftables table (inet family) for native networks; PODNS_NFT_TABLE moves it.
   std::string nft_table = "podns";

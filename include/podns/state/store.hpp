@@ -173,14 +173,26 @@ struct PodState {
   std::vector<HelperRecord> helpers;
 };
 
+// How long the write-ahead log may grow, in pages, before the commit that finds it longer copies
+// it back into the database (a checkpoint: two fsyncs). SQLite's default suits a process that
+// keeps its connection. Not a process that opens the database, does one thing and exits (the CLI,
+// the CNI plugin): the first connection to a database rebuilds SQLite's index of the WAL from
+// every frame in it, 2.8 ms at 1000 frames here, and with no daemon every podns command is a
+// first connection. A pod's create and rm write about 35 frames between them; for two processes
+// per pod the two costs balance near 200 frames (bench/README.md, BM_CliCreateRm).
+inline constexpr int kDefaultCheckpointPages = 1000;
+inline constexpr int kShortLivedCheckpointPages = 200;
+
 class Store {
  public:
   // Opens (creating the file and its directory if needed) the database at db_path, sets WAL mode
   // and the busy timeout, and migrates the schema. A file that is not a SQLite database gives
   // Errc::corrupt, a database locked longer than busy_timeout gives Errc::busy, a schema newer than
-  // this build gives Errc::unsupported.
+  // this build gives Errc::unsupported. wal_checkpoint_pages: see kDefaultCheckpointPages (0 or
+  // less: that default).
   [[nodiscard]] static Result<Store> open(const std::string& db_path,
-                                          std::chrono::milliseconds busy_timeout = std::chrono::seconds(30));
+                                          std::chrono::milliseconds busy_timeout = std::chrono::seconds(30),
+                                          int wal_checkpoint_pages = kDefaultCheckpointPages);
 
   // A Store going out of scope keeps its connection for the next open() of the same file in this
   // process (warm page cache, no schema check); close_idle() closes those kept connections, for a
