@@ -6,7 +6,8 @@
 //            and a NETLINK_ROUTE socket in it, setns() straight back (as `ip netns add` does; a
 //            short-lived thread would add a clone and a wait for a CPU);
 //            ONE RTM_NEWLINK from the host netns: the veth, peer "eth0" born in the pod netns
-//            (IFLA_NET_NS_FD), host end enslaved to the bridge (IFLA_MASTER) and up;
+//            (IFLA_NET_NS_FD), host end enslaved to the bridge (IFLA_MASTER) and up, one queue
+//            per end (see put_single_queue);
 //            through the pod's socket: RTM_NEWADDR, RTM_NEWLINK (up), RTM_NEWROUTE (default).
 //   teardown close the netns fd: the kernel destroys the netns and both veth ends with it, later
 //            and in batches (no RCU grace period per device paid by the caller).
