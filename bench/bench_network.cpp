@@ -33,6 +33,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -58,8 +59,12 @@ struct World {
   podns::bench::BenchDir dir;
   podns::pod::PodEnv env;
   std::vector<std::string> bridges;
+  // What portmap makes once per host, and whether each was there before this run: only what the
+  // run made is removed at exit.
   bool had_cni_chains = sh("iptables-save -t nat 2>/dev/null | grep -q CNI-HOSTPORT-DNAT") == 0 ||
                         sh("nft list table ip nat >/dev/null 2>&1") == 0;
+  bool had_ip_nat = sh("nft list table ip nat >/dev/null 2>&1") == 0;
+  bool had_ip6_nat = sh("nft list table ip6 nat >/dev/null 2>&1") == 0;
   World() {
     // The runtime dir (pins, lock files) on a tmpfs, as /run is on a host booted by systemd (this
     // VM's /run is ext4): every pod creates and unlinks pin and lock files there, and ext4's search
@@ -84,10 +89,14 @@ struct World {
       sh("for c in CNI-HOSTPORT-SETMARK CNI-HOSTPORT-MASQ CNI-HOSTPORT-DNAT; do for b in PREROUTING OUTPUT POSTROUTING; do "
          "while iptables -w -t nat -D $b -m addrtype --dst-type LOCAL -j $c 2>/dev/null; do :; done; "
          "while iptables -w -t nat -D $b -m comment --comment 'CNI portfwd requiring masquerade' -j $c 2>/dev/null; do :; done; "
-         "done; iptables -w -t nat -F $c 2>/dev/null; iptables -w -t nat -X $c 2>/dev/null; done; "
-         // and the nat tables iptables-nft made for them, once empty
-         "for t in 'ip nat' 'ip6 nat'; do nft list table $t 2>/dev/null | grep -qE '^\\s+(ip|ip6|meta|counter|jump|masquerade)' "
-         "|| nft delete table $t 2>/dev/null; done");
+         "done; iptables -w -t nat -F $c 2>/dev/null; iptables -w -t nat -X $c 2>/dev/null; done");
+    // The nat tables iptables-nft made for them, once empty. portmap makes the IPv6 one too, with
+    // no IPv6 pod: it was left behind, empty, when the IPv4 one was there before.
+    for (const auto& [had, table] : {std::pair{had_ip_nat, "ip nat"}, std::pair{had_ip6_nat, "ip6 nat"}})
+      if (!had)
+        sh(fmt::format("nft list table {0} 2>/dev/null | grep -qE '^\\s+(ip|ip6|meta|counter|jump|masquerade)' "
+                       "|| nft delete table {0} 2>/dev/null",
+                       table));
   }
   podns::Status native(const std::string& name, const std::string& subnet, const std::string& bridge) {
     bridges.push_back(bridge);
