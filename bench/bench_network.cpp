@@ -61,10 +61,9 @@ struct World {
   std::vector<std::string> bridges;
   // What portmap makes once per host, and whether each was there before this run: only what the
   // run made is removed at exit.
-  bool had_cni_chains = sh("iptables-save -t nat 2>/dev/null | grep -q CNI-HOSTPORT-DNAT") == 0 ||
-                        sh("nft list table ip nat >/dev/null 2>&1") == 0;
   bool had_ip_nat = sh("nft list table ip nat >/dev/null 2>&1") == 0;
   bool had_ip6_nat = sh("nft list table ip6 nat >/dev/null 2>&1") == 0;
+  bool had_cni_chains = sh("iptables-save -t nat 2>/dev/null | grep -q CNI-HOSTPORT-DNAT") == 0 || had_ip_nat;
   World() {
     // The runtime dir (pins, lock files) on a tmpfs, as /run is on a host booted by systemd (this
     // VM's /run is ext4): every pod creates and unlinks pin and lock files there, and ext4's search
