@@ -84,6 +84,20 @@ Status bring_up_loopback(const std::string& netns_path) {
   });
 }
 
+// Intents first: if we die between a pin and its commit, recovery knows the path to unpin. They go
+// in the transaction that records the pod, one commit for both (a commit per step was a tenth of a
+// native pod's create).
+Status record_pin_intents(const PodEnv& env, state::Store& store, const CreateOptions& o) {
+  if (!o.userns.empty()) {
+    if (auto s = store.record_pin_intent(o.name, "user", pin_path(env.paths, NamespaceType::user, o.name)); !s) return s;
+  }
+  for (auto t : kPodNamespaces) {
+    if (auto s = store.record_pin_intent(o.name, std::string(to_string(t)), pin_path(env.paths, t, o.name)); !s)
+      return s;
+  }
+  return {};
+}
+
 struct Creator {
   const PodEnv& env;
   state::Store& store;
@@ -110,21 +124,6 @@ struct Creator {
   Status pin_namespaces() {
     std::string userns_path;
     std::vector<PinnedNamespace> pinned;
-    // Intents first: if we die between the pin and its commit, recovery knows the path to unpin.
-    // One transaction for all of them (a commit per row was a tenth of a native pod's create).
-    auto intents = store.transaction([&]() -> Status {
-      if (!o.userns.empty()) {
-        if (auto s = store.record_pin_intent(o.name, "user", pin_path(env.paths, NamespaceType::user, o.name)); !s)
-          return s;
-      }
-      for (auto t : kPodNamespaces) {
-        if (auto s = store.record_pin_intent(o.name, std::string(to_string(t)), pin_path(env.paths, t, o.name)); !s)
-          return s;
-      }
-      return {};
-    });
-    if (!intents) return intents;
-    kill_point("create.pin-intent");
     if (!o.userns.empty()) {
       // The user namespace first, and the pod's namespaces created inside it, so they are owned by
       // it (containerd PR #10607): a runtime joining both never gets "failed to setns into net
@@ -361,7 +360,8 @@ Result<PodInfo> create(const PodEnv& env, CreateOptions o) {
     nlohmann::json spec = to_json(o);
     if (maps) spec["idMappings"] = detail::mappings_to_json(*maps);
     rec.spec = json_dump(spec);
-    return store->insert_pod(rec, ports);
+    if (auto s = store->insert_pod(rec, ports); !s) return s;
+    return record_pin_intents(env, *store, o);
   });
   reservation.reset();
   if (auto s = recorded; !s) {

@@ -94,7 +94,7 @@ TEST_P(PodCrash, CreateKilledThenGcLeavesNothing) {
 
 // The native default network's steps and the pod's own.
 INSTANTIATE_TEST_SUITE_P(KillPoints, PodCrash,
-                         ::testing::Values("create.recorded", "create.pin-intent", "create.pinned",
+                         ::testing::Values("create.recorded", "create.pinned",
                                            "network.attach-intent", "network.attach-veth", "network.attach-configured",
                                            "network.attach-forwarded", "create.before-ready"),
                          param_name);
