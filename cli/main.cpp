@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "podns/pod/pod.hpp"
 #include "progress.hpp"
 
 namespace podns::cli {
@@ -144,7 +145,9 @@ int run(int argc, char** argv) {
 // Still one line and exit 1, never std::terminate's abort and core dump.
 int main(int argc, char** argv) {
   try {
-    return run(argc, argv);
+    int rc = run(argc, argv);
+    podns::pod::hand_off_slow_closes();  // or the exit waits for the kernel (pod rm: most of its time)
+    return rc;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "podns: {}\n", e.what());

@@ -59,6 +59,7 @@ struct Firewall::Impl {
   std::string table;
   NfnlSocket sock;
   RemoveMode remove_mode;
+  bool removed_elements = false;
 };
 
 Firewall::Firewall(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -71,7 +72,7 @@ Result<Firewall> Firewall::open(std::string table) {
   auto sock = NfnlSocket::open();
   if (!sock) return fail_with(sock, fmt::format("open firewall table inet {}", table));
   return Firewall(std::unique_ptr<Impl>(
-      new Impl{std::move(table), std::move(*sock), process_remove_mode()}));
+      new Impl{std::move(table), std::move(*sock), process_remove_mode(), false}));
 }
 
 const std::string& Firewall::table() const { return impl_->table; }
@@ -98,8 +99,13 @@ Status Firewall::update(std::span<const PortForward> add, std::span<const PortFo
   if (!removes) return fail_with(removes, doing);
   if (auto ok = write_elements(impl_->sock, impl_->table, *adds, *removes, impl_->remove_mode); !ok)
     return fail_with(ok, doing);
+  if (!removes->empty()) impl_->removed_elements = true;
   return {};
 }
+
+bool Firewall::removed_elements() const { return impl_->removed_elements; }
+
+FdView Firewall::socket() const { return FdView(impl_->sock.fd()); }
 
 Result<Installed> Firewall::installed() {
   auto got = read_installed(impl_->sock, impl_->table);

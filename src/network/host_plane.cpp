@@ -6,6 +6,7 @@
 
 #include "podns/network/driver.hpp"
 #include "podns/state/lock.hpp"
+#include "sys/background_close.hpp"
 
 namespace podns::network {
 
@@ -74,6 +75,13 @@ Status HostPlane::sync(state::Store& store) {
   std::lock_guard guard(fw_mu_);
   if (auto s = firewall_.sync(*rs); !s) return fail_with(s, "rebuild the firewall");
   return {};
+}
+
+void HostPlane::hand_off_slow_close() {
+  std::lock_guard guard(fw_mu_);
+  if (!firewall_.removed_elements()) return;
+  int fd = firewall_.socket().get();
+  (void)sys::close_in_background({&fd, 1});
 }
 
 }  // namespace podns::network

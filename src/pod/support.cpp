@@ -138,10 +138,23 @@ Result<network::Network> native_default_network(const PodEnv& env, state::Store&
   return std::move(*made);
 }
 
+namespace {
+
+// The host planes this process opened, one per locks dir and table; kept until exit.
+struct OpenPlanes {
+  std::mutex mu;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<network::HostPlane>> planes;
+};
+OpenPlanes& open_planes() {
+  static OpenPlanes all;
+  return all;
+}
+
+}  // namespace
+
 Result<network::HostPlane*> LazyHostPlane::get() {
   if (plane_) return plane_;
-  static std::mutex mu;
-  static std::map<std::pair<std::string, std::string>, std::unique_ptr<network::HostPlane>> planes;
+  auto& [mu, planes] = open_planes();
   std::lock_guard lock(mu);
   auto& slot = planes[{env_.paths.locks_dir(), env_.nft_table}];
   if (!slot) {
@@ -200,4 +213,11 @@ void reconcile_boot(const PodEnv& env, state::Store& store, std::vector<std::str
 }
 
 }  // namespace detail
+
+void hand_off_slow_closes() {
+  auto& [mu, planes] = detail::open_planes();
+  std::lock_guard lock(mu);
+  for (auto& [key, plane] : planes) plane->hand_off_slow_close();
+}
+
 }  // namespace podns::pod

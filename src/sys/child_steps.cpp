@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include "sys/child.hpp"
+#include "sys/close_fds.hpp"
 
 extern char** environ;
 
@@ -22,17 +23,6 @@ namespace {
 bool failed(ChildFailure& f, int32_t step, int32_t index = 0) {
   f = ChildFailure{step, index, errno};
   return false;
-}
-
-// close_range(2) arrived in 5.9; before that, close one by one up to the fd limit.
-void close_fds(unsigned lo, unsigned hi) {
-  if (lo > hi) return;
-  if (::syscall(SYS_close_range, lo, hi, 0u) == 0) return;
-  struct rlimit rl {};
-  unsigned limit = 65536;
-  if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-    limit = static_cast<unsigned>(rl.rlim_cur);
-  for (unsigned fd = lo; fd <= hi && fd < limit; ++fd) ::close(static_cast<int>(fd));
 }
 
 }  // namespace

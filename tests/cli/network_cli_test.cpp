@@ -138,5 +138,38 @@ TEST(NetworkCli, ThirtyTwoParallelCreatesGetDistinctAddressesAndVeths) {
   EXPECT_TRUE(insp["pods"].empty());
 }
 
+// Removing a pod's port forwards leaves the kernel freeing them after an RCU grace period, and the
+// last close of the socket that removed them waits for that: `pod rm` hands it to a podns-close
+// process and returns. With this test as the subreaper, the closer comes back here to be seen.
+TEST(NetworkCli, PodRmHandsTheFirewallSocketsLastCloseToACloser) {
+  PODNS_REQUIRE_ROOT();
+  PODNS_REQUIRE_TOOL("nft", "nftables");
+  PodWorld w;
+  auto env = w.cli_env();
+  ASSERT_EQ(run_podns({"network", "create", "hand", "--subnet", subnet(2), "--bridge", test::unique_name("pb")}, env)
+                .exit_code,
+            0);
+  ASSERT_EQ(run_podns({"pod", "create", "fwd", "--network", "hand", "-p", "127.0.0.1:18125:80"}, env).exit_code, 0);
+  ASSERT_EQ(run_podns({"pod", "create", "plain", "--network", "hand"}, env).exit_code, 0);
+  test::ChildSubreaper subreaper;
+  ASSERT_TRUE(subreaper.ok());
+
+  // No forward removed, nothing to wait for: no closer.
+  ASSERT_EQ(run_podns({"pod", "rm", "plain"}, env).exit_code, 0);
+  EXPECT_EQ(test::reap_child_named("podns-close", 0), -1);
+
+  auto rm = run_podns({"pod", "rm", "fwd"}, env);
+  ASSERT_EQ(rm.exit_code, 0) << rm.err;
+  int status = test::reap_child_named("podns-close", 10'000);
+  ASSERT_NE(status, -1) << "pod rm started no closer";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // Everything the rm released is free at once: the name (its lock), the host port.
+  auto again = run_podns({"pod", "create", "fwd", "--network", "hand", "-p", "127.0.0.1:18125:80"}, env);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(run_podns({"pod", "rm", "fwd"}, env).exit_code, 0);
+  EXPECT_NE(test::reap_child_named("podns-close", 10'000), -1);
+  EXPECT_EQ(run_podns({"network", "rm", "hand"}, env).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace podns::pod

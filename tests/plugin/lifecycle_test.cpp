@@ -2,6 +2,8 @@
 // of ADD, a runtime that never calls DEL, and the errors a runtime acts on (try again later, a
 // changed network, an unknown container, STATUS). The plugin is exec'd directly, one process per
 // call, as containerd and CRI-O exec it.
+#include <sys/wait.h>
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -67,6 +69,27 @@ TEST(PodnsBridge, ThirtyTwoParallelAddsThenDelsGetDistinctAddressesAndLeaveNothi
   for (int i = 0; i < kN; ++i) EXPECT_EQ(dels[i].exit_code, 0) << i << ": " << dels[i].out;
   expect_nothing_left(w);
   for (const auto& v : veths) EXPECT_FALSE(host_link_exists(v)) << v;
+}
+
+// A DEL that removed port forwards hands its nf_tables socket's last close (which waits for an RCU
+// grace period) to a podns-close process, as `pod rm` does; with this test as the subreaper the
+// closer comes back here to be seen.
+TEST(PodnsBridge, DelOfPublishedPortsReturnsBeforeTheKernelsGracePeriod) {
+  REQUIRE_NETNS_TOOLS();
+  PluginWorld w;
+  TestNetns ns(w.dir() / "n");
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  const auto port = static_cast<uint16_t>(20000 + (::getpid() * 17) % 10000);
+  auto add = w.exec_plugin("ADD", "1.0.0", "ctr", ns.path(), w.plugin(ports(port)));
+  ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
+  ChildSubreaper subreaper;
+  ASSERT_TRUE(subreaper.ok());
+  auto del = w.exec_plugin("DEL", "1.0.0", "ctr", ns.path(), w.plugin());
+  EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
+  int status = reap_child_named("podns-close", 10'000);
+  ASSERT_NE(status, -1) << "DEL started no closer";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  expect_nothing_left(w);
 }
 
 TEST(PodnsBridge, KilledInTheMiddleOfAddThenDelLeavesNothing) {

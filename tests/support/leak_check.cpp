@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include "test_support.hpp"
 
@@ -51,26 +53,52 @@ std::set<std::string> read_nft_rules() {
   return out;
 }
 
-// Our children, and podns-related helpers anywhere (a daemonized slirp4netns reparents to init).
-void processes(std::set<std::string>& children, std::set<std::string>& helpers) {
-  const std::string self = std::to_string(getpid());
+struct Proc {
+  std::string pid, comm, state, ppid;
+};
+
+std::vector<Proc> read_processes() {
+  std::vector<Proc> out;
   for (auto& pid : dir_entries("/proc")) {
-    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream st("/proc/" + pid + "/stat");
     std::string stat;
     std::getline(st, stat);
     auto open = stat.find('('), close = stat.rfind(')');
     if (open == std::string::npos || close == std::string::npos) continue;
-    std::string comm = stat.substr(open + 1, close - open - 1);
+    Proc p{pid, stat.substr(open + 1, close - open - 1), "", ""};
     std::istringstream rest(stat.substr(close + 2));
-    std::string state, ppid;
-    rest >> state >> ppid;
-    if (ppid == self) children.insert(pid + " " + comm + " [" + state + "]");
-    // podns-pidns is the sleeping init that keeps a pinned pid namespace joinable; podns-pause
-    // holds a user's rootless session (src/rootless/session.cpp).
-    if (comm == "podns" || comm == "podns-pidns" || comm == "podns-pause" || comm == "slirp4netns" || comm == "pasta" ||
-        comm == "passt" || comm == "pasta.avx2" || comm == "passt.avx2")
-      helpers.insert(pid + " " + comm);
+    rest >> p.state >> p.ppid;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// podns-pidns is the sleeping init that keeps a pinned pid namespace joinable; podns-pause holds a
+// user's rootless session (src/rootless/session.cpp); podns-close is a short-lived process's last
+// close of an nf_tables socket, alive for one RCU grace period after its command returned
+// (src/sys/background_close.hpp).
+bool is_helper(const std::string& comm) {
+  return comm == "podns" || comm == "podns-pidns" || comm == "podns-pause" || comm == "podns-close" ||
+         comm == "slirp4netns" || comm == "pasta" || comm == "passt" || comm == "pasta.avx2" || comm == "passt.avx2";
+}
+
+// Our children, and podns-related helpers anywhere (a daemonized slirp4netns reparents to init)
+// that still run: an exited helper reparented to init holds nothing, and reaping it is init's work.
+// Closers are given up to 5 s to finish first; one still there after that is a leak.
+void processes(std::set<std::string>& children, std::set<std::string>& helpers) {
+  const std::string self = std::to_string(getpid());
+  auto procs = read_processes();
+  for (int i = 0; i < 100; ++i) {
+    bool closing = std::ranges::any_of(procs, [](const Proc& p) { return p.comm == "podns-close" && p.state != "Z"; });
+    if (!closing) break;
+    usleep(50'000);
+    procs = read_processes();
+  }
+  for (const auto& p : procs) {
+    if (p.pid == self) continue;
+    if (p.ppid == self) children.insert(p.pid + " " + p.comm + " [" + p.state + "]");
+    if (is_helper(p.comm) && p.state != "Z") helpers.insert(p.pid + " " + p.comm);
   }
 }
 

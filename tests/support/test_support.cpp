@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -208,6 +209,34 @@ std::vector<std::string> mounts_at(const std::string& path, const std::string& p
     if (mountpoint == path) out.push_back(line);
   }
   return out;
+}
+
+}  // namespace podns::test
+
+namespace podns::test {
+
+ChildSubreaper::ChildSubreaper() : ok_(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) {}
+ChildSubreaper::~ChildSubreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+
+int reap_child_named(const std::string& comm, int timeout_ms) {
+  const std::string self = std::to_string(::getpid());
+  for (int waited = 0;; waited += 10) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      std::string pid = e.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string stat = read_text("/proc/" + pid + "/stat");
+      auto open = stat.find('('), close = stat.rfind(')');
+      if (open == std::string::npos || close == std::string::npos) continue;
+      std::istringstream rest(stat.substr(close + 2));
+      std::string state, ppid;
+      rest >> state >> ppid;
+      if (ppid != self || stat.compare(open + 1, close - open - 1, comm) != 0) continue;
+      int status = 0;
+      if (::waitpid(std::stoi(pid), &status, 0) > 0) return status;
+    }
+    if (waited >= timeout_ms) return -1;
+    ::usleep(10'000);
+  }
 }
 
 }  // namespace podns::test

@@ -111,4 +111,22 @@ std::string podns_cli();
 std::string podns_faulty_cli();
 std::string source_dir();
 
+// While it lives, this process is a child subreaper (PR_SET_CHILD_SUBREAPER): orphans of its
+// descendants (a podns-close closer, a daemonized helper) come back to it, to be seen and reaped.
+class ChildSubreaper {
+ public:
+  ChildSubreaper();
+  ~ChildSubreaper();
+  ChildSubreaper(const ChildSubreaper&) = delete;
+  ChildSubreaper& operator=(const ChildSubreaper&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_;
+};
+
+// The next exited child of this process that `comm` names, reaped, waiting at most `timeout_ms`:
+// its exit status, or -1 when none came (children of other names are left alone).
+int reap_child_named(const std::string& comm, int timeout_ms);
+
 }  // namespace podns::test

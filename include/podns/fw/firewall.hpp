@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "podns/error.hpp"
+#include "podns/fd.hpp"
 
 namespace podns::fw {
 
@@ -95,6 +96,14 @@ class Firewall {
   [[nodiscard]] Status update(std::span<const PortForward> add, std::span<const PortForward> remove);
 
   [[nodiscard]] Result<Installed> installed();
+
+  // Whether an update() removed elements. The kernel frees them after an RCU grace period, and the
+  // last close of this Firewall's socket waits for that first, holding nf_tables' commit lock (a
+  // 10-15 ms wait here, where a pod's create takes 3): a process about to exit hands that close to
+  // someone else (network::HostPlane::hand_off_slow_close).
+  bool removed_elements() const;
+  // The nf_tables socket, borrowed.
+  FdView socket() const;
 
   struct Impl;
 

@@ -57,6 +57,12 @@ class HostPlane {
   // Rebuild the whole table from the state (desired_ruleset), atomically.
   [[nodiscard]] Status sync(state::Store& store);
 
+  // For a process about to exit: when the firewall removed elements, the last close of its socket
+  // (which would wait for an RCU grace period, fw::Firewall::removed_elements) goes to a detached
+  // closer process, and the exit does not wait. The plane stays usable. Best effort: when no
+  // closer can be started, the exit waits as before.
+  void hand_off_slow_close();
+
  private:
   std::unique_ptr<net::Client> links_;
   fw::Firewall firewall_;

@@ -216,4 +216,11 @@ struct GcReport {
 // and leases from those of other runtimes sharing the CNI cache.
 std::string container_id(std::string_view pod);
 
+// For a process about to exit, last (the CLI and the CNI plugin call it). A pod's rm removes its
+// port forwards, and the kernel frees removed nf_tables elements only after an RCU grace period:
+// the last close of the socket that removed them waits for that, 10-15 ms here, which is most of a
+// short-lived `pod rm`. Those closes go to a detached closer process (named podns-close, gone
+// after one grace period) instead. A long-lived process keeps its sockets and needs no call.
+void hand_off_slow_closes();
+
 }  // namespace podns::pod
