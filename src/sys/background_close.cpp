@@ -31,9 +31,9 @@ namespace {
     next = fd + 1;
   }
   close_fds(next, UINT_MAX);
-  if (::chdir("/") != 0) {
-    // Keeping the caller's directory only delays an unmount of it by a grace period.
-  }
+  // Off the caller's directory, which may be a mount about to be unmounted. Should that fail, the
+  // unmount is only busy for one grace period longer.
+  [[maybe_unused]] int left = ::chdir("/");
   // Where membarrier is missing or refused (nohz_full), the close below waits the grace period
   // itself, still in this process.
   ::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
