@@ -53,27 +53,6 @@ std::set<std::string> read_nft_rules() {
   return out;
 }
 
-struct Proc {
-  std::string pid, comm, state, ppid;
-};
-
-std::vector<Proc> read_processes() {
-  std::vector<Proc> out;
-  for (auto& pid : dir_entries("/proc")) {
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream st("/proc/" + pid + "/stat");
-    std::string stat;
-    std::getline(st, stat);
-    auto open = stat.find('('), close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;
-    Proc p{pid, stat.substr(open + 1, close - open - 1), "", ""};
-    std::istringstream rest(stat.substr(close + 2));
-    rest >> p.state >> p.ppid;
-    out.push_back(std::move(p));
-  }
-  return out;
-}
-
 // podns-pidns is the sleeping init that keeps a pinned pid namespace joinable; podns-pause holds a
 // user's rootless session (src/rootless/session.cpp); podns-close is a short-lived process's last
 // close of an nf_tables socket, alive for one RCU grace period after its command returned
@@ -90,7 +69,8 @@ void processes(std::set<std::string>& children, std::set<std::string>& helpers) 
   const std::string self = std::to_string(getpid());
   auto procs = read_processes();
   for (int i = 0; i < 100; ++i) {
-    bool closing = std::ranges::any_of(procs, [](const Proc& p) { return p.comm == "podns-close" && p.state != "Z"; });
+    bool closing =
+        std::ranges::any_of(procs, [](const ProcEntry& p) { return p.comm == "podns-close" && p.state != "Z"; });
     if (!closing) break;
     usleep(50'000);
     procs = read_processes();

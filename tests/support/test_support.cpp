@@ -218,21 +218,29 @@ namespace podns::test {
 ChildSubreaper::ChildSubreaper() : ok_(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) {}
 ChildSubreaper::~ChildSubreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
 
+std::vector<ProcEntry> read_processes() {
+  std::vector<ProcEntry> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = read_text("/proc/" + pid + "/stat");
+    auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    ProcEntry p{pid, stat.substr(open + 1, close - open - 1), "", ""};
+    std::istringstream rest(stat.substr(close + 2));
+    rest >> p.state >> p.ppid;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 int reap_child_named(const std::string& comm, int timeout_ms) {
   const std::string self = std::to_string(::getpid());
   for (int waited = 0;; waited += 10) {
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-      std::string pid = e.path().filename();
-      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::string stat = read_text("/proc/" + pid + "/stat");
-      auto open = stat.find('('), close = stat.rfind(')');
-      if (open == std::string::npos || close == std::string::npos) continue;
-      std::istringstream rest(stat.substr(close + 2));
-      std::string state, ppid;
-      rest >> state >> ppid;
-      if (ppid != self || stat.compare(open + 1, close - open - 1, comm) != 0) continue;
+    for (const auto& p : read_processes()) {
+      if (p.ppid != self || p.comm != comm) continue;
       int status = 0;
-      if (::waitpid(std::stoi(pid), &status, 0) > 0) return status;
+      if (::waitpid(std::stoi(p.pid), &status, 0) > 0) return status;
     }
     if (waited >= timeout_ms) return -1;
     ::usleep(10'000);

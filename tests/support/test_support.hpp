@@ -125,6 +125,13 @@ class ChildSubreaper {
   bool ok_;
 };
 
+// One process as /proc/PID/stat shows it.
+struct ProcEntry {
+  std::string pid, comm, state, ppid;
+};
+// Every process now, from /proc.
+std::vector<ProcEntry> read_processes();
+
 // The next exited child of this process that `comm` names, reaped, waiting at most `timeout_ms`:
 // its exit status, or -1 when none came (children of other names are left alone).
 int reap_child_named(const std::string& comm, int timeout_ms);
