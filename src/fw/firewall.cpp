@@ -72,7 +72,7 @@ Result<Firewall> Firewall::open(std::string table) {
   auto sock = NfnlSocket::open();
   if (!sock) return fail_with(sock, fmt::format("open firewall table inet {}", table));
   return Firewall(std::unique_ptr<Impl>(
-      new Impl{std::move(table), std::move(*sock), process_remove_mode(), false}));
+      new Impl{std::move(table), std::move(*sock), process_remove_mode()}));
 }
 
 const std::string& Firewall::table() const { return impl_->table; }

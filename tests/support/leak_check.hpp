@@ -13,7 +13,8 @@ struct HostSnapshot {
   std::set<std::string> links;         // interfaces of the host netns (veths, bridges, ...)
   std::set<std::string> nft_rules;     // `nft list ruleset`, counters stripped
   std::set<std::string> children;      // "pid comm" of processes whose parent is us
-  std::set<std::string> helpers;       // "pid comm" of running podns, podns-pidns, podns-close, slirp4netns, pasta, passt anywhere
+  std::set<std::string> helpers;       // "pid comm" of running podns, podns-pidns, podns-close,
+                                       // slirp4netns, pasta, passt anywhere
 
   static HostSnapshot take();
 };

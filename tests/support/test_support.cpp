@@ -211,10 +211,6 @@ std::vector<std::string> mounts_at(const std::string& path, const std::string& p
   return out;
 }
 
-}  // namespace podns::test
-
-namespace podns::test {
-
 ChildSubreaper::ChildSubreaper() : ok_(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) {}
 ChildSubreaper::~ChildSubreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
 
